@@ -1,0 +1,92 @@
+# promshim - Prometheus metrics for unmodified Linux programs (LD_PRELOAD).
+#
+#   make            build build/libpromshim.so and the test programs
+#   make test       install what is missing (scripts/deps.sh), build, run every test
+#   make demo       install what is missing, build, run nginx under the shim, show /metrics
+#   make install    PREFIX=/usr/local: lib/promshim/libpromshim.so, bin/promshim
+#   make bench-hooks  added ns per hooked call, shim against no shim
+#   make clean
+
+PREFIX ?= /usr/local
+VERSION := 0.1.0
+CC ?= cc
+B := build
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+CFLAGS ?= -O2 -g
+SHIM_CFLAGS := $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden -fno-strict-aliasing \
+	-D_GNU_SOURCE -DPROMSHIM_VERSION=\"$(VERSION)\" -I. $(EXTRA_CFLAGS)
+LDFLAGS_SO := -shared -Wl,--version-script=shim/exports.map -Wl,-z,now -Wl,-z,relro \
+	-Wl,--no-undefined $(EXTRA_LDFLAGS)
+
+# The engine (no interposed symbols): also what unit tests link against.
+CORE_SRC := $(wildcard shim/*.c shim/proto/*.c shim/probes/*.c exporter/*.c)
+HOOK_SRC := $(wildcard hooks/*.c)
+CORE_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(CORE_SRC))
+HOOK_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(HOOK_SRC))
+HDRS := $(wildcard shim/*.h shim/proto/*.h shim/probes/*.h exporter/*.h hooks/*.h)
+
+# Unit tests: tests/unit/test_X.c, each linked with the core archive.
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
+# Test programs run under the shim by the bats suites.
+PROG_SRC := $(wildcard tests/progs/*.c)
+PROG_BIN := $(patsubst tests/progs/%.c,$(B)/progs/%,$(PROG_SRC))
+
+.PHONY: all lib test unit demo install uninstall clean deps bench-hooks bench fuzz sanitize check-exports
+
+all: lib $(UNIT_BIN) $(PROG_BIN)
+lib: $(B)/libpromshim.so $(B)/promshim
+
+$(B)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SHIM_CFLAGS) -c $< -o $@
+
+$(B)/libpromshim.so: $(CORE_OBJ) $(HOOK_OBJ) shim/exports.map
+	$(CC) $(SHIM_CFLAGS) $(LDFLAGS_SO) -o $@ $(CORE_OBJ) $(HOOK_OBJ)
+
+$(B)/libshimcore.a: $(CORE_OBJ)
+	@mkdir -p $(B)
+	rm -f $@ && ar rcs $@ $(CORE_OBJ)
+
+$(B)/promshim: scripts/promshim
+	@mkdir -p $(B)
+	sed 's/@VERSION@/$(VERSION)/' $< > $@ && chmod +x $@
+
+$(B)/unit/%: tests/unit/%.c $(B)/libshimcore.a $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -D_GNU_SOURCE -I. -Itests/unit $(EXTRA_CFLAGS) $< $(B)/libshimcore.a -o $@ -lpthread $(EXTRA_LDFLAGS)
+
+$(B)/progs/%: tests/progs/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -D_GNU_SOURCE -I. $(EXTRA_CFLAGS) $< -o $@ -lpthread $(EXTRA_LDFLAGS)
+
+deps:
+	scripts/deps.sh
+
+# The whole suite: unit tests and every bats file, TAP output.
+test: deps
+	$(MAKE) all
+	bats --tap tests/
+
+unit: all
+	bats --tap tests/unit.bats
+
+demo: deps
+	$(MAKE) all
+	scripts/demo.sh
+
+bench-hooks: all
+	scripts/bench-hooks.sh
+
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/lib/promshim $(DESTDIR)$(PREFIX)/bin
+	install -m 0644 $(B)/libpromshim.so $(DESTDIR)$(PREFIX)/lib/promshim/libpromshim.so
+	install -m 0755 $(B)/promshim $(DESTDIR)$(PREFIX)/bin/promshim
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/lib/promshim/libpromshim.so $(DESTDIR)$(PREFIX)/bin/promshim
+	-rmdir $(DESTDIR)$(PREFIX)/lib/promshim
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,50 @@
+/*
+ * exporter.h - the HTTP side: the exporter thread (server.c), exposition
+ * rendering (expfmt.c) and the at-exit textfile (textfile.c).
+ */
+#ifndef EXPORTER_EXPORTER_H
+#define EXPORTER_EXPORTER_H
+
+#include <stddef.h>
+
+/* A growable output buffer (exporter thread and exit path only: malloc). */
+struct shim_buf {
+    char *p;
+    size_t len, cap;
+    int oom; /* an allocation failed: the content is incomplete */
+};
+void shim_buf_put(struct shim_buf *b, const char *s, size_t n);
+void shim_buf_puts(struct shim_buf *b, const char *s);
+void shim_buf_printf(struct shim_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* shim_expfmt_render: the whole registry plus the process and self metrics
+ * in the Prometheus text format 0.0.4 (openmetrics = 0) or OpenMetrics 1.0
+ * (openmetrics = 1, with its # EOF). Appends to b. */
+void shim_expfmt_render(struct shim_buf *b, int openmetrics);
+
+/* label value escaping for the text format: \ " and newline escaped, bytes
+ * that are not UTF-8 replaced by U+FFFD. */
+void shim_expfmt_escape(struct shim_buf *b, const char *s, size_t n);
+
+/* shim_exporter_kick: called from socket-making hooks; on the first call in
+ * a process it makes (or inherits) the listening socket and starts the
+ * exporter thread. Cheap after that: one relaxed load. */
+void shim_exporter_kick(void);
+/* in a forked child: the parent's threads are gone, start afresh on kick */
+void shim_exporter_after_fork_child(void);
+/* the exporter's listening fd in this process, or -1 */
+int shim_exporter_fd(void);
+
+/* shim_textfile_write: render the tree's metrics to path atomically (temp
+ * file in the same folder, then rename). 0 or -errno. */
+int shim_textfile_write(const char *path);
+
+/* shim_process_render: the process_* metrics summed over the live processes
+ * of the tree (probes/process.c). */
+void shim_process_render(struct shim_buf *b, int openmetrics);
+
+/* # HELP and # TYPE lines of a family (OpenMetrics: counters named without
+ * their _total suffix) */
+void shim_expfmt_header(struct shim_buf *b, const char *name, const char *type, const char *help, int openmetrics);
+
+#endif

@@ -1,0 +1,244 @@
+/*
+ * server.c - the exporter: a listening socket promshim makes itself, handed
+ * to libmicrohttpd (loaded with dlopen on first use, so a process that never
+ * serves pays nothing for it and GnuTLS stays out of short processes).
+ *
+ * Lifecycle per process:
+ *   first socket/connect/accept hook -> shim_exporter_kick():
+ *     make the listening socket (once per fork tree: forked children inherit
+ *     it), then start one promshim thread with every signal blocked;
+ *   that thread marks itself (guard), dlopens libmicrohttpd and starts a
+ *     daemon on the socket; the daemon's own thread inherits the mask.
+ *   fork: the child's threads are gone; it starts its own daemon on the
+ *     inherited socket at its first kick, so the tree keeps serving while
+ *     any of its processes lives.
+ */
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "exporter/exporter.h"
+#include "shim/config.h"
+#include "shim/conn.h"
+#include "shim/real.h"
+#include "shim/registry.h"
+#include "shim/shim.h"
+
+static _Atomic int kicked;  /* this process tried to start (0: not yet) */
+static int listen_fd = -1;  /* inherited by forked children */
+static int listen_port;
+static struct MHD_Daemon *daemon_h;
+
+/* the libmicrohttpd functions promshim uses, resolved from the dlopen'ed lib */
+static struct {
+    void *lib;
+    struct MHD_Daemon *(*start_daemon)(unsigned int, uint16_t, MHD_AcceptPolicyCallback, void *,
+                                       MHD_AccessHandlerCallback, void *, ...);
+    struct MHD_Response *(*create_response_from_buffer)(size_t, void *, enum MHD_ResponseMemoryMode);
+    enum MHD_Result (*add_response_header)(struct MHD_Response *, const char *, const char *);
+    enum MHD_Result (*queue_response)(struct MHD_Connection *, unsigned int, struct MHD_Response *);
+    void (*destroy_response)(struct MHD_Response *);
+    const char *(*lookup_connection_value)(struct MHD_Connection *, enum MHD_ValueKind, const char *);
+} mhd;
+
+int shim_exporter_fd(void)
+{
+    return listen_fd;
+}
+
+/* load_mhd: dlopen libmicrohttpd and resolve what we use. 0 or -ENOENT. */
+static int load_mhd(void)
+{
+    if (mhd.lib)
+        return 0;
+    void *h = dlopen("libmicrohttpd.so.12", RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        return -ENOENT;
+#define SYM(field, name) *(void **)&mhd.field = dlsym(h, name)
+    SYM(start_daemon, "MHD_start_daemon");
+    SYM(create_response_from_buffer, "MHD_create_response_from_buffer");
+    SYM(add_response_header, "MHD_add_response_header");
+    SYM(queue_response, "MHD_queue_response");
+    SYM(destroy_response, "MHD_destroy_response");
+    SYM(lookup_connection_value, "MHD_lookup_connection_value");
+#undef SYM
+    if (!mhd.start_daemon || !mhd.create_response_from_buffer || !mhd.add_response_header ||
+        !mhd.queue_response || !mhd.destroy_response || !mhd.lookup_connection_value)
+        return -ENOENT;
+    mhd.lib = h;
+    return 0;
+}
+
+/* reply: queue a response that takes ownership of body (malloc'ed) */
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, char *body, size_t len, const char *ctype)
+{
+    struct MHD_Response *r = mhd.create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(body);
+        return MHD_NO;
+    }
+    mhd.add_response_header(r, "Content-Type", ctype);
+    enum MHD_Result rc = mhd.queue_response(c, status, r);
+    mhd.destroy_response(r);
+    return rc;
+}
+
+static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, const char *text)
+{
+    char *s = strdup(text);
+    return s ? reply(c, status, s, strlen(s), "text/plain; charset=utf-8") : MHD_NO;
+}
+
+/* handle: GET /metrics, /healthz, / */
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                              const char *version, const char *upload, size_t *upload_size, void **state)
+{
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        return reply_text(c, 405, "method not allowed\n");
+    if (!strcmp(url, "/metrics")) {
+        const char *accept = mhd.lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
+        int om = accept && strstr(accept, "application/openmetrics-text") != NULL;
+        struct shim_buf b = {0};
+        shim_expfmt_render(&b, om);
+        if (b.oom || !b.p) {
+            free(b.p);
+            return reply_text(c, 500, "out of memory\n");
+        }
+        return reply(c, 200, b.p, b.len,
+                     om ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
+                        : "text/plain; version=0.0.4; charset=utf-8");
+    }
+    if (!strcmp(url, "/healthz"))
+        return reply_text(c, 200, "ok\n");
+    if (!strcmp(url, "/"))
+        return reply_text(c, 200,
+                          "promshim " PROMSHIM_VERSION "\n\n/metrics  Prometheus metrics of this process tree\n"
+                          "/healthz  liveness\n");
+    return reply_text(c, 404, "not found\n");
+}
+
+/* exporter_main: the promshim thread: load libmicrohttpd and start the
+ * daemon on our listening socket. */
+static void *exporter_main(void *arg)
+{
+    shim_tls.guard = 1;
+    prctl(PR_SET_NAME, "promshim", 0, 0, 0);
+    if (load_mhd() != 0) {
+        LOG_ERROR("libmicrohttpd.so.12 could not be loaded (%s): no /metrics endpoint; "
+                  "install libmicrohttpd12, or use PROMSHIM_TEXTFILE_PATH",
+                  dlerror() ? "not found" : "symbols missing");
+        return NULL;
+    }
+    daemon_h = mhd.start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD, 0, NULL, NULL, handle, NULL,
+                                MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd, MHD_OPTION_CONNECTION_LIMIT,
+                                (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
+    if (!daemon_h)
+        LOG_ERROR("the exporter could not start on port %d: no /metrics endpoint in process %d", listen_port,
+                  shim_pid);
+    else
+        LOG_INFO("serving /metrics on port %d (process %d)", listen_port, shim_pid);
+    return NULL;
+}
+
+/* make_listener: bind the first free port of the configured range. 0 or
+ * -errno; says once on stderr when it had to move or found none. */
+static int make_listener(void)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    socklen_t sl;
+    int fam;
+    struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, shim_cfg.bind_address, &in->sin_addr) == 1) {
+        fam = AF_INET;
+        sl = sizeof(*in);
+    } else if (inet_pton(AF_INET6, shim_cfg.bind_address, &in6->sin6_addr) == 1) {
+        fam = AF_INET6;
+        sl = sizeof(*in6);
+    } else {
+        LOG_ERROR("PROMSHIM_BIND_ADDRESS=\"%s\" is not an IPv4 or IPv6 address; using 0.0.0.0",
+                  shim_cfg.bind_address);
+        fam = AF_INET;
+        sl = sizeof(*in);
+        in->sin_addr.s_addr = htonl(INADDR_ANY);
+    }
+    ss.ss_family = (sa_family_t)fam;
+    int first = shim_cfg.exporter_port, n = shim_cfg.exporter_port_range;
+    for (int port = first; port < first + n && port <= 65535; port++) {
+        int fd = real.socket(fam, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+            return -errno;
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (fam == AF_INET)
+            in->sin_port = htons((uint16_t)port);
+        else
+            in6->sin6_port = htons((uint16_t)port);
+        if (bind(fd, (struct sockaddr *)&ss, sl) == 0 && listen(fd, 64) == 0) {
+            shim_conn_own(fd, 1);
+            listen_fd = fd;
+            listen_port = port;
+            struct shim_shared *sh = shim_shared();
+            if (sh) {
+                sh->exporter_fd = fd;
+                sh->exporter_port = port;
+            }
+            if (port != first)
+                LOG_WARN("exporter port %d is taken; serving /metrics on port %d (process %d)", first, port,
+                         shim_pid);
+            return 0;
+        }
+        int err = errno;
+        real.close(fd);
+        if (err != EADDRINUSE && err != EACCES)
+            return -err;
+    }
+    LOG_WARN("exporter ports %d-%d are all taken: no /metrics endpoint for process %d", first,
+             first + n - 1 > 65535 ? 65535 : first + n - 1, shim_pid);
+    return -EADDRINUSE;
+}
+
+void shim_exporter_kick(void)
+{
+    if (SHIM_LIKELY(atomic_load_explicit(&kicked, memory_order_relaxed)))
+        return;
+    int expect = 0;
+    if (!atomic_compare_exchange_strong(&kicked, &expect, 1))
+        return;
+    if (!shim_cfg.exporter_enabled)
+        return;
+    shim_tls.guard++;
+    if (listen_fd < 0 && make_listener() != 0)
+        goto out;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    pthread_t t;
+    int rc = pthread_create(&t, &a, exporter_main, NULL);
+    pthread_attr_destroy(&a);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc)
+        LOG_ERROR("cannot start the exporter thread (error %d): no /metrics endpoint", rc);
+out:
+    shim_tls.guard--;
+}
+
+void shim_exporter_after_fork_child(void)
+{
+    daemon_h = NULL; /* its threads stayed with the parent */
+    atomic_store(&kicked, 0);
+}

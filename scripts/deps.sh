@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Install what promshim's build, tests and demo need, and only what is missing.
+#
+#   scripts/deps.sh          quiet when everything is present
+#
+# Uses Debian's apt packages only. As root (CI) it installs directly; otherwise
+# through sudo when sudo is available, else it lists what is missing and fails.
+set -euo pipefail
+
+# One package a line, grouped. Add new servers/clients to the matching group.
+PACKAGES=(
+    # Build toolchain and the libraries the shim dlopens / links.
+    build-essential
+    pkg-config
+    libmicrohttpd-dev
+    libunwind-dev
+
+    # Sanitizer and fuzzing builds (clang, libFuzzer/ASan runtimes), leak checks.
+    clang
+    libclang-rt-14-dev
+    valgrind
+
+    # Test runner and its helper libraries.
+    bats
+    bats-assert
+    bats-support
+
+    # Clients and tools the tests and scripts use (promtool is in prometheus).
+    curl
+    python3
+    prometheus
+    wrk
+    procps
+    iproute2
+    file
+    binutils
+
+    # Servers run under the shim by the tests and the demo.
+    nginx-light
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+    if [[ "$status" != "install ok installed" ]]; then
+        missing+=("$pkg")
+    fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+    exit 0
+fi
+
+echo "deps.sh: missing packages: ${missing[*]}" >&2
+
+if [[ $(id -u) -eq 0 ]]; then
+    SUDO=()
+elif command -v sudo >/dev/null 2>&1; then
+    SUDO=(sudo)
+    echo "deps.sh: not root, using sudo" >&2
+else
+    echo "deps.sh: not root and sudo is not available; as root, run:" >&2
+    echo "    apt-get update && apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    exit 1
+fi
+
+echo "deps.sh: installing them with apt-get" >&2
+"${SUDO[@]}" apt-get update -qq
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,342 @@
+/*
+ * conn.c - the fd table and the connection state machine.
+ *
+ *   socket(INET, STREAM) -> FD_INET --connect ok--> FD_CLIENT
+ *                              |  \--EINPROGRESS--> connecting, resolved by
+ *                              |     getsockopt(SO_ERROR) or the first I/O
+ *                              \--accept on it--> new fd FD_SERVER
+ *   close -> FD_NONE (before the real close)
+ *
+ * Everything here runs inside hooks: no malloc, no stdio, no locks (the
+ * registry takes its own only to create a series not seen before).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "shim/conn.h"
+#include "shim/metrics.h"
+#include "shim/real.h"
+
+struct shim_fd *shim_fdtab;
+unsigned shim_fdmax;
+static _Atomic unsigned fd_hwm; /* highest fd number ever given an entry, + 1 */
+
+#define FDMAX_CAP (1u << 20)
+
+int shim_conn_init(void)
+{
+    struct rlimit rl;
+    rlim_t n = 65536;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        n = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > FDMAX_CAP ? FDMAX_CAP : rl.rlim_max;
+    if (n < 1024)
+        n = 1024;
+    void *m = mmap(NULL, (size_t)n * sizeof(struct shim_fd), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED)
+        return -errno;
+    shim_fdtab = m;
+    __atomic_store_n(&shim_fdmax, (unsigned)n, __ATOMIC_RELEASE);
+    return 0;
+}
+
+/* entry: the slot of fd whatever its kind, NULL when out of the table */
+static struct shim_fd *entry(int fd)
+{
+    if ((unsigned)fd >= shim_fdmax)
+        return NULL;
+    unsigned h = atomic_load_explicit(&fd_hwm, memory_order_relaxed);
+    while ((unsigned)fd + 1 > h &&
+           !atomic_compare_exchange_weak_explicit(&fd_hwm, &h, (unsigned)fd + 1, memory_order_relaxed,
+                                                  memory_order_relaxed))
+        ;
+    return &shim_fdtab[fd];
+}
+
+/* set: overwrite fd's entry with a fresh one of `kind` */
+static struct shim_fd *set(int fd, enum shim_fd_kind kind)
+{
+    struct shim_fd *e = entry(fd);
+    if (!e)
+        return NULL;
+    __atomic_store_n(&e->kind, FD_NONE, __ATOMIC_RELAXED);
+    e->connecting = 0;
+    e->active = 0;
+    e->family = 0;
+    e->port = 0;
+    e->t0 = 0;
+    __atomic_store_n(&e->kind, (uint8_t)kind, __ATOMIC_RELEASE);
+    return e;
+}
+
+static int role_of(const struct shim_fd *e)
+{
+    return e->kind == FD_SERVER ? ROLE_SERVER : ROLE_CLIENT;
+}
+
+/* opened: count a new connection of e's role once */
+static void opened(struct shim_fd *e)
+{
+    e->active = 1;
+    shim_m_conn_open(role_of(e));
+}
+
+void shim_conn_socket(int fd, int domain, int type)
+{
+    int st = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if ((domain == AF_INET || domain == AF_INET6) && st == SOCK_STREAM) {
+        struct shim_fd *e = set(fd, FD_INET);
+        if (e)
+            e->family = (uint8_t)domain;
+    } else if (domain == AF_UNIX) {
+        set(fd, FD_UNIX);
+    } else {
+        shim_conn_clear(fd);
+    }
+}
+
+void shim_conn_clear(int fd)
+{
+    struct shim_fd *e = entry(fd);
+    if (e && e->kind)
+        __atomic_store_n(&e->kind, FD_NONE, __ATOMIC_RELEASE);
+}
+
+void shim_conn_own(int fd, int listening)
+{
+    set(fd, listening ? FD_OWN_LISTEN : FD_OWN);
+}
+
+int shim_conn_wants_connect_time(int fd)
+{
+    struct shim_fd *e = shim_fd(fd);
+    return e && e->kind == FD_INET;
+}
+
+/* take the peer address of sa into e */
+static void take_peer(struct shim_fd *e, const struct sockaddr *sa, socklen_t len)
+{
+    if (sa && sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        e->family = AF_INET;
+        memcpy(e->addr, &in->sin_addr, 4);
+        e->port = ntohs(in->sin_port);
+    } else if (sa && sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        e->family = AF_INET6;
+        memcpy(e->addr, &in6->sin6_addr, 16);
+        e->port = ntohs(in6->sin6_port);
+    }
+}
+
+/* finish: a connect attempt on e ended with err (0 = connected) */
+static void finish(struct shim_fd *e, int err)
+{
+    uint64_t t = shim_now_ns();
+    shim_m_connect(e->family, e->addr, e->port, t > e->t0 ? t - e->t0 : 0, err);
+    if (!err) {
+        __atomic_store_n(&e->kind, FD_CLIENT, __ATOMIC_RELEASE);
+        opened(e);
+    }
+}
+
+void shim_conn_connect(int fd, const struct sockaddr *sa, socklen_t len, int rc, int err, uint64_t t0)
+{
+    struct shim_fd *e = shim_fd(fd);
+    if (!e || e->kind != FD_INET)
+        return;
+    if (!sa || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
+        return; /* AF_UNSPEC dissolves an association; nothing to measure */
+    take_peer(e, sa, len);
+    e->t0 = t0;
+    if (rc == 0) {
+        finish(e, 0);
+    } else if (err == EINPROGRESS || err == EINTR) {
+        /* EINTR: the connect goes on in the background, like EINPROGRESS */
+        __atomic_store_n(&e->connecting, 1, __ATOMIC_RELEASE);
+    } else if (err == EALREADY || err == EISCONN || err == EAGAIN || err == EBADF || err == EFAULT ||
+               err == ENOTSOCK || err == EINVAL || err == EAFNOSUPPORT) {
+        /* not a network outcome: a retry of a pending connect, or misuse */
+    } else {
+        finish(e, err);
+    }
+}
+
+/* resolve: settle a pending non-blocking connect once (whichever thread
+ * first learns the outcome) */
+static void resolve(struct shim_fd *e, int err)
+{
+    uint8_t one = 1;
+    if (__atomic_compare_exchange_n(&e->connecting, &one, 0, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        finish(e, err);
+}
+
+void shim_conn_connect_result(int fd, int so_error)
+{
+    struct shim_fd *e = shim_fd(fd);
+    if (e && __atomic_load_n(&e->connecting, __ATOMIC_ACQUIRE) && so_error != EINPROGRESS &&
+        so_error != EALREADY)
+        resolve(e, so_error);
+}
+
+void shim_conn_accept(int lfd, int fd)
+{
+    struct shim_fd *l = shim_fd(lfd);
+    if (!l) {
+        shim_conn_clear(fd);
+        return;
+    }
+    uint8_t k = l->kind;
+    if (k == FD_OWN_LISTEN) {
+        set(fd, FD_OWN);
+    } else if (k == FD_INET || k == FD_SERVER) {
+        struct shim_fd *e = set(fd, FD_SERVER);
+        if (e) {
+            e->family = l->family;
+            opened(e);
+        }
+    } else if (k == FD_UNIX) {
+        set(fd, FD_UNIX);
+    } else {
+        shim_conn_clear(fd);
+    }
+}
+
+void shim_conn_dup(int oldfd, int newfd)
+{
+    if (oldfd == newfd)
+        return;
+    struct shim_fd *o = shim_fd(oldfd);
+    if (!o) {
+        shim_conn_clear(newfd);
+        return;
+    }
+    if (o->kind == FD_OWN_LISTEN) { /* a copy of ours is the host's: not measured */
+        shim_conn_clear(newfd);
+        return;
+    }
+    struct shim_fd *n = entry(newfd);
+    if (!n)
+        return;
+    /* the copy is an alias of the same connection: it is not counted again
+     * as opened nor as active */
+    __atomic_store_n(&n->kind, FD_NONE, __ATOMIC_RELAXED);
+    n->connecting = 0;
+    n->active = 0;
+    n->family = o->family;
+    n->port = o->port;
+    n->t0 = o->t0;
+    memcpy(n->addr, o->addr, sizeof(n->addr));
+    __atomic_store_n(&n->kind, o->kind == FD_OWN ? FD_OWN : o->kind, __ATOMIC_RELEASE);
+}
+
+void shim_conn_close(int fd)
+{
+    struct shim_fd *e = shim_fd(fd);
+    if (!e)
+        return;
+    if (__atomic_load_n(&e->connecting, __ATOMIC_ACQUIRE))
+        resolve(e, -1); /* closed while still connecting: abandoned */
+    if (e->active) {
+        e->active = 0;
+        shim_m_conn_close(role_of(e));
+    }
+    __atomic_store_n(&e->kind, FD_NONE, __ATOMIC_RELEASE);
+}
+
+void shim_conn_io(struct shim_fd *e, int fd, enum shim_dir dir, long n, int err)
+{
+    if (SHIM_UNLIKELY(__atomic_load_n(&e->connecting, __ATOMIC_RELAXED))) {
+        if (n > 0 || (n == 0 && dir == DIR_RX))
+            resolve(e, 0);
+        else if (n < 0 && err != EAGAIN && err != EWOULDBLOCK && err != EINTR && err != EINPROGRESS &&
+                 err != EBADF && err != EFAULT && err != EINVAL)
+            resolve(e, err == ENOTCONN ? ECONNREFUSED : err);
+    }
+    if (n > 0) {
+        uint8_t k = __atomic_load_n(&e->kind, __ATOMIC_RELAXED);
+        if (k == FD_CLIENT || k == FD_SERVER || k == FD_INET)
+            shim_m_bytes(dir, k == FD_SERVER ? ROLE_SERVER : ROLE_CLIENT, (uint64_t)n);
+    }
+}
+
+/*
+ * shim_conn_scan_inherited: classify the fds this process already holds
+ * (inherited across exec: inetd, systemd socket activation, a supervisor's
+ * listening socket). Reads /proc/self/fd with raw getdents64 into a stack
+ * buffer; per socket fd one fstat and two getsockopts.
+ */
+void shim_conn_scan_inherited(void)
+{
+    char buf[4096];
+    int dfd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return;
+    for (;;) {
+        long n = syscall(SYS_getdents64, dfd, buf, sizeof(buf));
+        if (n <= 0)
+            break;
+        for (long off = 0; off < n;) {
+            struct {
+                uint64_t ino;
+                int64_t off;
+                unsigned short reclen;
+                unsigned char type;
+                char name[];
+            } *d = (void *)(buf + off);
+            off += d->reclen;
+            if (d->name[0] < '0' || d->name[0] > '9')
+                continue;
+            int fd = 0;
+            for (const char *p = d->name; *p >= '0' && *p <= '9'; p++)
+                fd = fd * 10 + (*p - '0');
+            if (fd == dfd)
+                continue;
+            struct stat st;
+            if (syscall(SYS_fstat, fd, &st) != 0 || !S_ISSOCK(st.st_mode))
+                continue;
+            int dom = 0, type = 0, acc = 0;
+            socklen_t l1 = sizeof(dom), l2 = sizeof(type), l3 = sizeof(acc);
+            if (syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_DOMAIN, &dom, &l1) != 0 ||
+                syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_TYPE, &type, &l2) != 0)
+                continue;
+            syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &l3);
+            shim_conn_socket(fd, dom, type);
+            struct shim_fd *e = shim_fd(fd);
+            if (!e || e->kind != FD_INET || acc)
+                continue;
+            /* a connected stream socket handed over (inetd, systemd
+             * Accept=yes) is the server end of a connection */
+            struct sockaddr_storage ss;
+            socklen_t sl = sizeof(ss);
+            if (syscall(SYS_getpeername, fd, &ss, &sl) == 0) {
+                take_peer(e, (struct sockaddr *)&ss, sl);
+                __atomic_store_n(&e->kind, FD_SERVER, __ATOMIC_RELEASE);
+                opened(e);
+            }
+        }
+    }
+    syscall(SYS_close, dfd);
+}
+
+unsigned shim_conn_hwm(void)
+{
+    return atomic_load_explicit(&fd_hwm, memory_order_relaxed);
+}
+
+/* In a forked child: the connections it inherited are counted as active by
+ * the parent; the child counts only what it opens itself. */
+void shim_conn_after_fork_child(void)
+{
+    unsigned h = atomic_load(&fd_hwm);
+    for (unsigned fd = 0; fd < h && fd < shim_fdmax; fd++)
+        shim_fdtab[fd].active = 0;
+}

@@ -1,0 +1,88 @@
+/*
+ * conn.h - the fd table and per-connection state.
+ *
+ * One fixed-size entry per fd number, in a process-private mapping reserved
+ * for RLIMIT_NOFILE's hard limit (at most 1M) with MAP_NORESERVE and touched
+ * only as fds are used. The entry of an fd that is not a tracked socket has
+ * kind 0, so a hook on a file or pipe pays one bounds check and one load:
+ *
+ *     struct shim_fd *e = shim_fd(fd);   // NULL: not ours, pass through
+ *
+ * Every call that returns an fd overwrites its entry; close clears it before
+ * the real close. Fds held when the library loads are classified once at
+ * start-up (shim_conn_scan_inherited).
+ */
+#ifndef SHIM_CONN_H
+#define SHIM_CONN_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "shim/shim.h"
+
+enum shim_fd_kind {
+    FD_NONE = 0,
+    FD_INET,       /* AF_INET/AF_INET6 stream socket, not yet connected/accepted */
+    FD_CLIENT,     /* connected by this process */
+    FD_SERVER,     /* accepted by this process (or handed over connected) */
+    FD_UNIX,       /* AF_UNIX: noted, not measured */
+    FD_OWN,        /* promshim's own exporter connection: never measured */
+    FD_OWN_LISTEN, /* promshim's exporter listening socket */
+};
+
+enum shim_role { ROLE_CLIENT = 0, ROLE_SERVER = 1 };
+enum shim_dir { DIR_TX = 0, DIR_RX = 1 };
+
+struct shim_fd {
+    _Atomic uint8_t kind;
+    _Atomic uint8_t connecting; /* non-blocking connect in progress */
+    uint8_t active;             /* counted in connections_active by this process */
+    uint8_t family;             /* AF_INET, AF_INET6 */
+    uint16_t port;              /* peer port, host order */
+    uint16_t pad;
+    uint64_t t0;                /* connect start, ns */
+    uint8_t addr[16];           /* peer address */
+};
+
+extern struct shim_fd *shim_fdtab;
+extern unsigned shim_fdmax;
+
+/* shim_fd: the entry of a tracked fd, NULL for anything else. The hot path. */
+static inline struct shim_fd *shim_fd(int fd)
+{
+    if (SHIM_LIKELY((unsigned)fd >= shim_fdmax))
+        return NULL;
+    struct shim_fd *e = &shim_fdtab[fd];
+    return __atomic_load_n(&e->kind, __ATOMIC_RELAXED) ? e : NULL;
+}
+
+/* measured kinds: bytes and connections are counted */
+static inline int shim_fd_measured(const struct shim_fd *e)
+{
+    uint8_t k = __atomic_load_n(&e->kind, __ATOMIC_RELAXED);
+    return k == FD_CLIENT || k == FD_SERVER || k == FD_INET;
+}
+
+int shim_conn_init(void);
+void shim_conn_scan_inherited(void);
+void shim_conn_after_fork_child(void);
+/* one past the highest fd number that ever had an entry */
+unsigned shim_conn_hwm(void);
+
+/* events from the hooks; each is given the real call's result and errno */
+void shim_conn_socket(int fd, int domain, int type);
+void shim_conn_clear(int fd);
+int shim_conn_wants_connect_time(int fd);
+void shim_conn_connect(int fd, const struct sockaddr *sa, socklen_t len, int rc, int err, uint64_t t0);
+void shim_conn_connect_result(int fd, int so_error);
+void shim_conn_accept(int lfd, int fd);
+void shim_conn_dup(int oldfd, int newfd);
+void shim_conn_close(int fd);
+/* shim_conn_io: a data call finished on a tracked fd: n bytes moved (n > 0),
+ * or it failed with err (n < 0), or the peer closed (n == 0, receive). */
+void shim_conn_io(struct shim_fd *e, int fd, enum shim_dir dir, long n, int err);
+
+/* mark fd as promshim's own (exporter) */
+void shim_conn_own(int fd, int listening);
+
+#endif

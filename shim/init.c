@@ -1,0 +1,163 @@
+/*
+ * init.c - start-up and shut-down: the real-symbol table, the constructor
+ * (settings, fd table, registry, inherited fds), the destructor (the
+ * textfile of the last process of the tree), and the one way promshim drops
+ * to pass-through after an internal failure.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "exporter/exporter.h"
+#include "shim/config.h"
+#include "shim/conn.h"
+#include "shim/metrics.h"
+#include "shim/real.h"
+#include "shim/registry.h"
+#include "shim/shim.h"
+
+struct shim_real real;
+__thread struct shim_tls shim_tls __attribute__((tls_model("initial-exec")));
+int shim_pid;
+int shim_active;
+static _Atomic int init_state; /* 0 not yet, 1 running, 2 done */
+static _Atomic int failed;
+
+extern char **environ;
+
+#define RESOLVE(name) real.name = (__typeof__(real.name))dlsym(RTLD_NEXT, #name)
+
+int shim_real_init(void)
+{
+    if (real.read && real.close)
+        return 0;
+    RESOLVE(socket);
+    RESOLVE(socketpair);
+    RESOLVE(connect);
+    RESOLVE(accept);
+    RESOLVE(accept4);
+    RESOLVE(close);
+    RESOLVE(close_range);
+    RESOLVE(shutdown);
+    RESOLVE(dup);
+    RESOLVE(dup2);
+    RESOLVE(dup3);
+    RESOLVE(fcntl);
+    RESOLVE(fcntl64);
+    RESOLVE(getsockopt);
+    RESOLVE(write);
+    RESOLVE(readv);
+    RESOLVE(writev);
+    RESOLVE(send);
+    RESOLVE(recv);
+    RESOLVE(sendto);
+    RESOLVE(recvfrom);
+    RESOLVE(sendmsg);
+    RESOLVE(recvmsg);
+    RESOLVE(sendmmsg);
+    RESOLVE(recvmmsg);
+    RESOLVE(sendfile);
+    RESOLVE(sendfile64);
+    RESOLVE(__read_chk);
+    RESOLVE(__recv_chk);
+    RESOLVE(__recvfrom_chk);
+    RESOLVE(fork);
+    RESOLVE(read); /* last: the hooks test it to know the table is filled */
+    if (!real.fcntl64)
+        real.fcntl64 = real.fcntl;
+    if (!real.sendfile64)
+        real.sendfile64 = real.sendfile;
+    return real.read && real.write && real.close && real.socket ? 0 : -ENOSYS;
+}
+
+/* shim_log_level_from: the configured level name to its number */
+static int level_from(const char *s)
+{
+    if (!strcmp(s, "error"))
+        return SHIM_LOG_ERROR;
+    if (!strcmp(s, "info"))
+        return SHIM_LOG_INFO;
+    if (!strcmp(s, "debug"))
+        return SHIM_LOG_DEBUG;
+    if (strcmp(s, "warn") && strcmp(s, "warning"))
+        LOG_WARN("PROMSHIM_LOG_LEVEL=\"%s\" is not error, warn, info or debug; using warn", s);
+    return SHIM_LOG_WARN;
+}
+
+void shim_fail(const char *why)
+{
+    int expect = 0;
+    shim_active = 0;
+    if (atomic_compare_exchange_strong(&failed, &expect, 1))
+        LOG_ERROR("internal failure (%s): passing every call straight through from now on", why);
+}
+
+/*
+ * shim_init: the constructor's work, also run by the first hook that comes
+ * before the constructor. Single-shot; a second caller while it runs (a
+ * hook re-entered from inside it) sees real.* filled first and passes
+ * through.
+ */
+void shim_init(void)
+{
+    int expect = 0;
+    if (!atomic_compare_exchange_strong(&init_state, &expect, 1))
+        return;
+    int saved = errno;
+    shim_pid = (int)syscall(SYS_getpid);
+    if (shim_real_init() != 0) {
+        shim_fail("libc symbols not found");
+        goto out;
+    }
+    shim_config_defaults(&shim_cfg);
+    shim_config_from_env(&shim_cfg, environ);
+    shim_log_level = level_from(shim_cfg.log_level);
+    if (!shim_cfg.enabled || !shim_cfg.metrics_enabled)
+        goto out;
+    if (shim_conn_init() != 0) {
+        shim_fail("cannot map the fd table");
+        goto out;
+    }
+    if (shim_registry_init((size_t)shim_cfg.registry_size_mb << 20, (unsigned)shim_cfg.series_cap) != 0) {
+        shim_fail("cannot map the registry");
+        goto out;
+    }
+    if (shim_metrics_init() != 0) {
+        shim_fail("cannot create the metric families");
+        goto out;
+    }
+    shim_conn_scan_inherited();
+    __atomic_store_n(&shim_active, 1, __ATOMIC_RELEASE);
+out:
+    atomic_store(&init_state, 2);
+    errno = saved;
+}
+
+__attribute__((constructor)) static void shim_ctor(void)
+{
+    shim_init();
+}
+
+/*
+ * The process is exiting normally (exit, return from main): give up its
+ * process slot; the last process of the tree writes the textfile.
+ */
+__attribute__((destructor)) static void shim_dtor(void)
+{
+    if (!shim_active || (int)syscall(SYS_getpid) != shim_pid)
+        return; /* a vfork child, or not ours */
+    int saved = errno;
+    shim_tls.guard++;
+    int last = shim_registry_exit();
+    if (last && shim_cfg.textfile_path[0]) {
+        /* back in the tree for the render, so its process_* are there */
+        shim_registry_child();
+        shim_textfile_write(shim_cfg.textfile_path);
+        shim_registry_exit();
+    }
+    shim_tls.guard--;
+    errno = saved;
+}

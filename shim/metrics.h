@@ -1,0 +1,31 @@
+/*
+ * metrics.h - the catalogue: promshim's metric families and the events that
+ * update them. The connection layer reports events here in its own terms
+ * (a connect finished, bytes moved); only this file knows metric names.
+ */
+#ifndef SHIM_METRICS_H
+#define SHIM_METRICS_H
+
+#include <stdint.h>
+
+#include "shim/registry.h"
+
+/* shim_metrics_init: create the families (once per registry). 0 or -errno. */
+int shim_metrics_init(void);
+
+/* a connect attempt finished: err 0 for success, else an errno value, or
+ * -1 for "abandoned" (closed while still in progress) */
+void shim_m_connect(int family, const uint8_t *addr, uint16_t port, uint64_t dur_ns, int err);
+void shim_m_conn_open(int role);
+void shim_m_conn_close(int role);
+
+/* bytes: the four series are made at init, so this is one atomic add */
+extern struct shim_series *shim_m_bytes_series[2][2]; /* [dir][role] */
+static inline void shim_m_bytes(int dir, int role, uint64_t n)
+{
+    struct shim_series *s = shim_m_bytes_series[dir][role];
+    if (SHIM_LIKELY(s != 0))
+        shim_counter_add(s, n);
+}
+
+#endif
