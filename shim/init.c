@@ -19,10 +19,6 @@
 #include "shim/registry.h"
 #include "shim/shim.h"
 
-struct shim_real real;
-__thread struct shim_tls shim_tls __attribute__((tls_model("initial-exec")));
-int shim_pid;
-int shim_active;
 static _Atomic int init_state; /* 0 not yet, 1 running, 2 done */
 static _Atomic int failed;
 

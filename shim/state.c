@@ -1,0 +1,11 @@
+/*
+ * state.c - the few process-wide globals every part reads, kept apart from
+ * init.c (whose constructor must not be linked into the unit tests).
+ */
+#include "shim/real.h"
+#include "shim/shim.h"
+
+struct shim_real real;
+__thread struct shim_tls shim_tls __attribute__((tls_model("initial-exec")));
+int shim_pid;
+int shim_active;

@@ -1,0 +1,33 @@
+#!/usr/bin/env bats
+# The C unit tests (tests/unit/test_*.c), one test each: parsers, registry,
+# configuration. Each binary exits 0 when all its checks passed.
+
+setup() {
+  REPO="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
+}
+
+run_unit() {
+  local bin="$REPO/build/unit/$1"
+  [ -x "$bin" ] || { echo "$bin not built (run make)"; return 1; }
+  run "$bin"
+  echo "$output"
+  [ "$status" -eq 0 ]
+}
+
+@test "unit: registry (values, cap, threads, fork, per-process gauges, rendering)" {
+  run_unit test_registry
+}
+
+@test "unit: configuration, address and errno formatting" {
+  run_unit test_config
+}
+
+@test "unit: HTTP/1 parser, every message split at every byte" {
+  [ -f "$REPO/tests/unit/test_http1.c" ] || skip "no HTTP/1 parser tests in this tree"
+  run_unit test_http1
+}
+
+@test "unit: route normalisation" {
+  [ -f "$REPO/tests/unit/test_route.c" ] || skip "no route tests in this tree"
+  run_unit test_route
+}
