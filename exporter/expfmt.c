@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "exporter/exporter.h"
@@ -18,16 +19,19 @@
 #include "shim/registry.h"
 #include "shim/shim.h"
 
+/* shim_buf_put: append n bytes. The buffer grows with mmap/mremap, not
+ * malloc, so the exit path stays usable from _exit in a signal handler. */
 void shim_buf_put(struct shim_buf *b, const char *s, size_t n)
 {
     if (b->oom)
         return;
     if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
+        size_t cap = b->cap ? b->cap : 65536;
         while (cap < b->len + n + 1)
             cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
+        void *p = b->p ? mremap(b->p, b->cap, cap, MREMAP_MAYMOVE)
+                       : mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
             b->oom = 1;
             return;
         }
@@ -37,6 +41,14 @@ void shim_buf_put(struct shim_buf *b, const char *s, size_t n)
     memcpy(b->p + b->len, s, n);
     b->len += n;
     b->p[b->len] = '\0';
+}
+
+void shim_buf_free(struct shim_buf *b)
+{
+    if (b->p)
+        munmap(b->p, b->cap);
+    b->p = NULL;
+    b->len = b->cap = 0;
 }
 
 void shim_buf_puts(struct shim_buf *b, const char *s)

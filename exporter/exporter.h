@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-/* A growable output buffer (exporter thread and exit path only: malloc). */
+/* A growable output buffer (exporter thread and exit path only). */
 struct shim_buf {
     char *p;
     size_t len, cap;
@@ -15,6 +15,7 @@ struct shim_buf {
 };
 void shim_buf_put(struct shim_buf *b, const char *s, size_t n);
 void shim_buf_puts(struct shim_buf *b, const char *s);
+void shim_buf_free(struct shim_buf *b);
 void shim_buf_printf(struct shim_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* shim_expfmt_render: the whole registry plus the process and self metrics

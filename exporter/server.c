@@ -79,14 +79,13 @@ static int load_mhd(void)
     return 0;
 }
 
-/* reply: queue a response that takes ownership of body (malloc'ed) */
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, char *body, size_t len, const char *ctype)
+/* reply: queue a response with a copy of body */
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *body, size_t len,
+                             const char *ctype)
 {
-    struct MHD_Response *r = mhd.create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-    if (!r) {
-        free(body);
+    struct MHD_Response *r = mhd.create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!r)
         return MHD_NO;
-    }
     mhd.add_response_header(r, "Content-Type", ctype);
     enum MHD_Result rc = mhd.queue_response(c, status, r);
     mhd.destroy_response(r);
@@ -95,8 +94,7 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, char *bo
 
 static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, const char *text)
 {
-    char *s = strdup(text);
-    return s ? reply(c, status, s, strlen(s), "text/plain; charset=utf-8") : MHD_NO;
+    return reply(c, status, text, strlen(text), "text/plain; charset=utf-8");
 }
 
 /* handle: GET /metrics, /healthz, / */
@@ -110,13 +108,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         int om = accept && strstr(accept, "application/openmetrics-text") != NULL;
         struct shim_buf b = {0};
         shim_expfmt_render(&b, om);
-        if (b.oom || !b.p) {
-            free(b.p);
-            return reply_text(c, 500, "out of memory\n");
-        }
-        return reply(c, 200, b.p, b.len,
-                     om ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
-                        : "text/plain; version=0.0.4; charset=utf-8");
+        enum MHD_Result rc;
+        if (b.oom || !b.p)
+            rc = reply_text(c, 500, "out of memory\n");
+        else
+            rc = reply(c, 200, b.p, b.len,
+                       om ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
+                          : "text/plain; version=0.0.4; charset=utf-8");
+        shim_buf_free(&b);
+        return rc;
     }
     if (!strcmp(url, "/healthz"))
         return reply_text(c, 200, "ok\n");

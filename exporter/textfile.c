@@ -57,6 +57,6 @@ out:
         unlink(tmp);
         LOG_ERROR("cannot write the textfile %s (errno %d)", path, -rc);
     }
-    free(b.p);
+    shim_buf_free(&b);
     return rc;
 }

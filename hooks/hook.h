@@ -21,6 +21,7 @@
 
 #include <errno.h>
 
+#include "exporter/exporter.h"
 #include "shim/conn.h"
 #include "shim/real.h"
 #include "shim/shim.h"
@@ -44,6 +45,7 @@ static inline void io_done(struct shim_fd *e, int fd, enum shim_dir dir, long n)
 {
     int saved = errno;
     shim_conn_io(e, fd, dir, n, saved);
+    shim_exporter_kick(); /* a forked child starts its exporter here too */
     errno = saved;
 }
 

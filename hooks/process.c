@@ -26,4 +26,17 @@ static pid_t shim_fork(void)
     return r;
 }
 
+/* _exit skips destructors: the exit work happens here (dash, many daemons
+ * and prefork workers end this way). */
+__attribute__((noreturn)) static void shim__exit(int status)
+{
+    need_real();
+    shim_exit();
+    if (real._exit)
+        real._exit(status);
+    for (;;)
+        syscall(SYS_exit_group, status);
+}
+
 SHIM_EXPORT pid_t fork(void) { return shim_fork(); }
+SHIM_EXPORT void _exit(int status) { shim__exit(status); }

@@ -117,11 +117,13 @@ static int shim_close(int fd)
     need_real();
     struct shim_fd *e = shim_fd(fd);
     if (SHIM_UNLIKELY(e != NULL)) {
+        int saved = errno;
+        if (shim_foreign_process()) /* a vfork child: not our table */
+            return real.close(fd);
         if (own_listener(fd)) {
             errno = EBADF;
             return -1;
         }
-        int saved = errno;
         shim_conn_close(fd);
         errno = saved;
     }
@@ -137,7 +139,7 @@ static int shim_close_range(unsigned first, unsigned last, int flags)
         errno = ENOSYS;
         return -1;
     }
-    if (!shim_active || (flags & CLOSE_RANGE_CLOEXEC))
+    if (!shim_active || (flags & CLOSE_RANGE_CLOEXEC) || shim_foreign_process())
         return real.close_range(first, last, flags);
     int saved = errno;
     int own = shim_exporter_fd();
@@ -169,11 +171,14 @@ static int shim_shutdown(int fd, int how)
 /* duplicated: newfd is now a copy of oldfd (it was closed first if open) */
 static void duplicated(int oldfd, int newfd)
 {
-    if (!shim_active)
+    if (!shim_active || (!shim_fd(oldfd) && !shim_fd(newfd)))
         return;
     int saved = errno;
+    if (shim_foreign_process())
+        goto out;
     shim_conn_close(newfd);
     shim_conn_dup(oldfd, newfd);
+out:
     errno = saved;
 }
 

@@ -6,6 +6,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -61,6 +62,7 @@ int shim_real_init(void)
     RESOLVE(__recv_chk);
     RESOLVE(__recvfrom_chk);
     RESOLVE(fork);
+    RESOLVE(_exit);
     RESOLVE(read); /* last: the hooks test it to know the table is filled */
     if (!real.fcntl64)
         real.fcntl64 = real.fcntl;
@@ -138,17 +140,53 @@ __attribute__((constructor)) static void shim_ctor(void)
 }
 
 /*
- * The process is exiting normally (exit, return from main): give up its
- * process slot; the last process of the tree writes the textfile.
+ * parent_has_shim: 1 when our parent process has promshim loaded too (we
+ * were exec'd by an instrumented program). Reads /proc/PPID/maps; exit
+ * path only.
  */
-__attribute__((destructor)) static void shim_dtor(void)
+static int parent_has_shim(void)
 {
-    if (!shim_active || (int)syscall(SYS_getpid) != shim_pid)
-        return; /* a vfork child, or not ours */
+    char path[64], buf[4096];
+    int found = 0;
+    shim_snprintf(path, sizeof(path), "/proc/%d/maps", (int)getppid());
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    size_t keep = 0;
+    for (;;) {
+        long n = syscall(SYS_read, fd, buf + keep, sizeof(buf) - 1 - keep);
+        if (n <= 0)
+            break;
+        buf[keep + (size_t)n] = '\0';
+        if (strstr(buf, "libpromshim")) {
+            found = 1;
+            break;
+        }
+        /* keep a tail so a name split between two reads is still found */
+        size_t len = keep + (size_t)n;
+        keep = len < 32 ? len : 32;
+        memmove(buf, buf + len - keep, keep);
+    }
+    syscall(SYS_close, fd);
+    return found;
+}
+
+/*
+ * shim_exit: the process is exiting (exit, return from main, or _exit):
+ * give up its process slot; the last process of the tree writes the
+ * textfile. Once per process; never in a vfork child.
+ */
+void shim_exit(void)
+{
+    static _Atomic int done_pid;
+    if (!shim_active || shim_foreign_process())
+        return;
+    if (atomic_exchange(&done_pid, shim_pid) == shim_pid)
+        return; /* the destructor after an exit, or two threads exiting */
     int saved = errno;
     shim_tls.guard++;
     int last = shim_registry_exit();
-    if (last && shim_cfg.textfile_path[0]) {
+    if (last && shim_cfg.textfile_path[0] && (!shim_metrics_idle() || !parent_has_shim())) {
         /* back in the tree for the render, so its process_* are there */
         shim_registry_child();
         shim_textfile_write(shim_cfg.textfile_path);
@@ -156,4 +194,9 @@ __attribute__((destructor)) static void shim_dtor(void)
     }
     shim_tls.guard--;
     errno = saved;
+}
+
+__attribute__((destructor)) static void shim_dtor(void)
+{
+    shim_exit();
 }

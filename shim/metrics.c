@@ -125,3 +125,14 @@ void shim_m_conn_close(int role)
     if (s_active[role])
         shim_gauge_add(s_active[role], -1);
 }
+
+/* shim_metrics_idle: 1 when this tree has seen no network activity at all
+ * (no connection opened, no connect tried): an exec'd helper such as `true`
+ * then does not overwrite the textfile of the program that ran it. */
+int shim_metrics_idle(void)
+{
+    for (int r = 0; r < 2; r++)
+        if (s_conns[r] && shim_counter_value(s_conns[r]))
+            return 0;
+    return !f_connect || !shim_series_next(f_connect, NULL);
+}

@@ -17,6 +17,7 @@ int shim_metrics_init(void);
  * -1 for "abandoned" (closed while still in progress) */
 void shim_m_connect(int family, const uint8_t *addr, uint16_t port, uint64_t dur_ns, int err);
 void shim_m_conn_open(int role);
+int shim_metrics_idle(void);
 void shim_m_conn_close(int role);
 
 /* bytes: the four series are made at init, so this is one atomic add */

@@ -47,6 +47,7 @@ struct shim_real {
     ssize_t (*__recv_chk)(int, void *, size_t, size_t, int);
     ssize_t (*__recvfrom_chk)(int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *);
     pid_t (*fork)(void);
+    void (*_exit)(int) __attribute__((noreturn));
 };
 
 extern struct shim_real real;

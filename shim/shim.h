@@ -87,6 +87,12 @@ static inline uint64_t shim_now_ns(void)
 /* The process's pid, cached; refreshed in a forked child by the fork hook. */
 extern int shim_pid;
 
+/* shim_foreign_process: 1 when the caller is not the process promshim set
+ * up for: a vfork child (it shares its parent's memory, so it must not
+ * touch the parent's fd table) or a child made by a raw clone. One getpid
+ * syscall: only for rare paths (closing a tracked socket), never per I/O. */
+int shim_foreign_process(void);
+
 /* True once the library is initialised and enabled: hooks do their work.
  * False: everything passes through (disabled by settings, or an internal
  * failure dropped us to pass-through). */
@@ -95,6 +101,10 @@ extern int shim_active;
 /* shim_init: idempotent; called by the constructor and by the first hook
  * that runs before it. */
 void shim_init(void);
+
+/* shim_exit: the process is exiting: release its share of the registry,
+ * write the textfile when it is the last of its tree. */
+void shim_exit(void);
 
 /* shim_fail: drop to pass-through after an internal failure. Says so once on
  * stderr with `why` and counts it in promshim_internal_errors_total. */

@@ -220,7 +220,7 @@ static void test_render_escapes(void)
     CHECK(strstr(b.p, "t_duration_seconds_bucket{x=\"op\",le=\"+Inf\"} 4\n") != NULL);
     CHECK(strstr(b.p, "t_duration_seconds_sum{x=\"op\"} 2.0065\n") != NULL);
     CHECK(strstr(b.p, "promshim_series_dropped_total{metric=\"t_capped_total\"} 30\n") != NULL);
-    free(b.p);
+    shim_buf_free(&b);
     /* OpenMetrics: counter family named without _total, # EOF at the end */
     struct shim_buf o = {0};
     shim_expfmt_render(&o, 1);
@@ -228,7 +228,7 @@ static void test_render_escapes(void)
     CHECK(strstr(o.p, "# TYPE t_requests counter\n") != NULL);
     CHECK(strstr(o.p, "le=\"0.001\"") != NULL);
     CHECK(o.len > 6 && strcmp(o.p + o.len - 6, "# EOF\n") == 0);
-    free(o.p);
+    shim_buf_free(&o);
 }
 
 int main(void)
