@@ -40,13 +40,16 @@ static inline int engaged(void)
     return shim_active && !shim_tls.guard;
 }
 
-/* io_done: report a finished data call on tracked entry e, errno intact */
-static inline void io_done(struct shim_fd *e, int fd, enum shim_dir dir, long n)
+/* shim_tracked: the hot-path test: is fd a socket we follow? One bounds
+ * check and one load; everything else happens out of line. */
+static inline int shim_tracked(int fd)
 {
-    int saved = errno;
-    shim_conn_io(e, fd, dir, n, saved);
-    shim_exporter_kick(); /* a forked child starts its exporter here too */
-    errno = saved;
+    return SHIM_UNLIKELY((unsigned)fd < shim_fdmax) && shim_fdtab[fd].kind != FD_NONE;
 }
+
+/* shim_io_done: report a finished data call on tracked fd (n bytes, or -1
+ * with errno), errno intact. Out of line and cold, so the untracked path of
+ * a hook keeps no registers and no stack frame for it. */
+__attribute__((noinline, cold)) void shim_io_done(int fd, enum shim_dir dir, long n);
 
 #endif

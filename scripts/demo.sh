@@ -136,7 +136,7 @@ say "  started as: LD_PRELOAD=$LIB PROMSHIM_EXPORTER_PORT=$metrics_port $NGINX -
 say
 
 LD_PRELOAD="$root/$LIB${LD_PRELOAD:+:$LD_PRELOAD}" \
-PROMSHIM_EXPORTER_PORT=$metrics_port \
+PROMSHIM_EXPORTER_ENABLED=1 PROMSHIM_EXPORTER_PORT=$metrics_port \
     "$NGINX" -p "$tmp" -e "$tmp/error.log" -c "$tmp/nginx.conf" \
     </dev/null >"$tmp/nginx.out" 2>&1 &
 nginx_pid=$!

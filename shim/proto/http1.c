@@ -70,8 +70,9 @@ enum { HDR_NONE = 0, HDR_CL, HDR_TE, HDR_CONN, HDR_UPG };
 #define C_KEEPALIVE 0x02u
 #define C_UPGRADE 0x04u
 
+/* A token to match; fixed arrays, so the tables need no relocations. */
 struct tok {
-    const char *s; /* lowercase */
+    char s[18]; /* lowercase */
     uint8_t len;
 };
 
@@ -80,8 +81,9 @@ static const struct tok hdr_names[] = {
 static const struct tok conn_tokens[] = {{"close", 5}, {"keep-alive", 10}, {"upgrade", 7}};
 static const struct tok te_tokens[] = {{"chunked", 7}};
 
-static const char *const method_names[SHIM_HTTP_METHOD_COUNT] = {
-    "_OTHER", "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+static const struct tok method_names[SHIM_HTTP_METHOD_COUNT] = {
+    {"_OTHER", 6}, {"GET", 3}, {"HEAD", 4}, {"POST", 4}, {"PUT", 3}, {"DELETE", 6},
+    {"CONNECT", 7}, {"OPTIONS", 7}, {"TRACE", 5}, {"PATCH", 5}};
 
 /* lower: ASCII lowercase of c, other bytes unchanged. */
 static inline uint8_t lower(uint8_t c)
@@ -338,7 +340,7 @@ static uint8_t identify_method(const struct shim_h1 *st)
 {
     unsigned m;
     for (m = 1; m < SHIM_HTTP_METHOD_COUNT; m++)
-        if (strlen(method_names[m]) == st->mpos && memcmp(method_names[m], st->path, st->mpos) == 0)
+        if (method_names[m].len == st->mpos && memcmp(method_names[m].s, st->path, st->mpos) == 0)
             return (uint8_t)m;
     return SHIM_HTTP_OTHER;
 }
@@ -792,6 +794,6 @@ int shim_h1_detect_response(const uint8_t *buf, size_t len)
 const char *shim_http_method_name(enum shim_http_method m)
 {
     if ((unsigned)m >= SHIM_HTTP_METHOD_COUNT)
-        return method_names[SHIM_HTTP_OTHER];
-    return method_names[m];
+        return method_names[SHIM_HTTP_OTHER].s;
+    return method_names[m].s;
 }

@@ -8,7 +8,7 @@
  *   mode SHIM_H1_RESPONSE). A zero-filled struct shim_h1 is a request parser
  *   ready for its first message; shim_h1_init() sets the mode.
  * - The state is plain data: fixed size (sizeof(struct shim_h1) is the whole
- *   memory the parser ever uses, about 330 bytes on LP64), no pointers, no
+ *   memory the parser ever uses: 312 bytes on LP64), no pointers, no
  *   allocation, no globals, no I/O. It may be memset, copied or placed in
  *   shared memory. memset 0 (or shim_h1_init) recovers from any state.
  * - shim_h1_feed() is a pure function of (state, bytes): feeding the same
@@ -103,8 +103,10 @@ enum shim_h1_body {
 /*
  * One event. Every field is filled for every event from what is known so
  * far (BEGIN carries almost nothing yet). `path` points into the parser
- * state (never NUL-terminated) and stays valid until the next BEGIN event of
- * that parser or until the state is overwritten; it is empty for responses.
+ * state (never NUL-terminated); its bytes are the request's from HEAD until
+ * the next message's BEGIN event of that parser (which starts overwriting
+ * them) or until the state is reset: with pipelining that can come before
+ * the response, so copy or normalise the path at HEAD. Empty for responses.
  */
 struct shim_h1_event {
     uint8_t type;            /* enum shim_h1_ev_type */

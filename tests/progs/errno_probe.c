@@ -150,7 +150,11 @@ int main(void)
     /* Non-blocking connect to a listener. */
     struct sockaddr_in la;
     int l = listener(&la);
-    PROBE("accept nonblocking no client", accept4(l, NULL, NULL, SOCK_NONBLOCK) < 0 ? -1 : 0);
+    int fl = fcntl(l, F_GETFL);
+    PROBE("fcntl F_SETFL O_NONBLOCK", fcntl(l, F_SETFL, fl | O_NONBLOCK));
+    PROBE("accept nonblocking no client", accept(l, NULL, NULL));
+    PROBE("accept4 nonblocking no client", accept4(l, NULL, NULL, SOCK_CLOEXEC));
+    PROBE("fcntl F_SETFL blocking", fcntl(l, F_SETFL, fl));
     int nb = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     PROBE("nonblocking connect listener", connect(nb, (struct sockaddr *)&la, sizeof la));
     wait_writable(nb);

@@ -1,0 +1,475 @@
+# shellcheck shell=bash
+# Shared helpers for the promshim bats suites.
+#
+#   load 'helpers/common'
+#   setup()    { common_setup; }
+#   teardown() { common_teardown; }
+#
+# Every process a test starts goes through start_bg (or track_pid), which
+# records its pid in $BATS_TEST_TMPDIR/pids; common_teardown stops them all by
+# pid (TERM, wait with a deadline, then KILL), whatever the test's outcome.
+# Nothing here exports LD_PRELOAD: only the commands a test puts behind
+# "${SHIM_ENV[@]}" or "${TF_ENV[@]}" run under the shim.
+
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+SHIM="$REPO/build/libpromshim.so"
+WRAPPER="$REPO/build/promshim"
+PROGS="$REPO/build/progs"
+PYPROGS="$REPO/tests/progs"
+NGINX="${NGINX:-/usr/sbin/nginx}"
+# The system interpreter, not a version-manager shim script (which would run
+# a shell and more under LD_PRELOAD, and start slower).
+if [[ -x /usr/bin/python3 ]]; then PY=/usr/bin/python3; else PY="$(command -v python3)"; fi
+export REPO SHIM WRAPPER PROGS PYPROGS NGINX PY
+
+# A hung test fails after this long instead of hanging the run.
+BATS_TEST_TIMEOUT="${BATS_TEST_TIMEOUT:-120}"
+
+# ---------------------------------------------------------------- setup ----
+
+common_setup() {
+    [[ -f "$SHIM" ]] || fail "missing $SHIM: run 'make all' first"
+    [[ -x "$PROGS/conn_client" ]] || fail "missing $PROGS/conn_client: run 'make all' first"
+    : >"$BATS_TEST_TMPDIR/pids"
+    : >"$BATS_TEST_TMPDIR/logs"
+    : >"$BATS_TEST_TMPDIR/ports"
+}
+
+common_teardown() {
+    stop_all
+}
+
+# ------------------------------------------------------ environment words ----
+
+# shim_env PORT [VAR=VALUE...]: SHIM_ENV=(env LD_PRELOAD=... PROMSHIM_EXPORTER_PORT=PORT ...)
+# to put in front of a command that should run under the shim with its
+# exporter on PORT.
+shim_env() {
+    local port=$1
+    shift
+    SHIM_ENV=(env LD_PRELOAD="$SHIM" PROMSHIM_EXPORTER_PORT="$port" "$@")
+}
+
+# tf_env FILE [VAR=VALUE...]: TF_ENV=(env LD_PRELOAD=... exporter off, textfile FILE)
+# for a short-lived client whose metrics are read from FILE after it exits.
+tf_env() {
+    local file=$1
+    shift
+    TF_ENV=(env LD_PRELOAD="$SHIM" PROMSHIM_EXPORTER_ENABLED=0 PROMSHIM_TEXTFILE_PATH="$file" "$@")
+}
+
+# --------------------------------------------------------------- ports ----
+
+# free_port [COUNT]: print a port P such that P..P+COUNT-1 can all be bound
+# now on 0.0.0.0 (no listener, no TIME_WAIT leftovers), chosen below the
+# kernel's ephemeral range so client source ports cannot take it, and not
+# handed out before in this test.
+free_port() {
+    local count=${1:-1} port
+    port=$("$PY" - "$count" "$BATS_TEST_TMPDIR/ports" <<'PYEOF'
+import random, socket, sys
+count, used_file = int(sys.argv[1]), sys.argv[2]
+try:
+    used = {int(x) for x in open(used_file).read().split()}
+except OSError:
+    used = set()
+lo, hi = 20000, 32000 - count
+for _ in range(500):
+    base = random.randint(lo, hi)
+    ports = range(base, base + count)
+    if any(p in used for p in ports):
+        continue
+    held = []
+    try:
+        for p in ports:
+            for fam, addr in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
+                s = socket.socket(fam, socket.SOCK_STREAM)
+                held.append(s)
+                if fam == socket.AF_INET6:
+                    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                s.bind((addr, p))
+    except OSError:
+        continue
+    finally:
+        for s in held:
+            s.close()
+    print(base)
+    sys.exit(0)
+sys.exit("free_port: no free port found")
+PYEOF
+    ) || return 1
+    local i
+    for ((i = 0; i < count; i++)); do echo $((port + i)) >>"$BATS_TEST_TMPDIR/ports"; done
+    echo "$port"
+}
+
+# port_listening PORT: something listens on TCP PORT (any address). Does not
+# connect, so it never shows up in a server's metrics.
+port_listening() {
+    [[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]]
+}
+
+# --------------------------------------------------------------- waiting ----
+
+# now_ms: wall clock in milliseconds, without forking.
+now_ms() {
+    local t=${EPOCHREALTIME/./}
+    echo $((t / 1000))
+}
+
+# wait_until TIMEOUT_SECS CMD...: run CMD every 50 ms until it succeeds.
+# On timeout: say what was awaited, print the registered logs, return 1.
+wait_until() {
+    local timeout=$1
+    shift
+    local deadline=$(($(now_ms) + timeout * 1000))
+    while true; do
+        if "$@" >/dev/null 2>&1; then
+            return 0
+        fi
+        if (($(now_ms) >= deadline)); then
+            echo "wait_until: timed out after ${timeout}s waiting for: $*" >&2
+            dump_logs >&2
+            return 1
+        fi
+        sleep 0.05
+    done
+}
+
+# file_has FILE REGEX: FILE exists and has a line matching REGEX.
+file_has() {
+    [[ -f "$1" ]] && grep -Eq -- "$2" "$1"
+}
+
+# ------------------------------------------------------------ processes ----
+
+register_log() {
+    echo "$1" >>"$BATS_TEST_TMPDIR/logs"
+}
+
+# dump_logs: print every registered log file (last 60 lines each).
+dump_logs() {
+    local f
+    [[ -f "$BATS_TEST_TMPDIR/logs" ]] || return 0
+    while IFS= read -r f; do
+        [[ -f "$f" ]] || continue
+        echo "----- $f -----"
+        tail -n 60 "$f"
+    done <"$BATS_TEST_TMPDIR/logs"
+    echo "-----"
+}
+
+track_pid() {
+    echo "$1" >>"$BATS_TEST_TMPDIR/pids"
+}
+
+# start_bg NAME CMD...: run CMD in the background, stdin from /dev/null,
+# stdout to $BATS_TEST_TMPDIR/NAME.out, stderr to NAME.err, bats' fd 3
+# closed. Sets BG_PID (CMD's own pid: use `env` for variables, not a shell
+# function) and records it for teardown. Don't call it inside $(...).
+start_bg() {
+    local name=$1
+    shift
+    local out="$BATS_TEST_TMPDIR/$name.out" err="$BATS_TEST_TMPDIR/$name.err"
+    "$@" </dev/null >"$out" 2>"$err" 3>&- &
+    BG_PID=$!
+    track_pid "$BG_PID"
+    register_log "$out"
+    register_log "$err"
+}
+
+# pid_alive PID: the process exists and is not a zombie.
+pid_alive() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [[ "${stat:0:1}" != Z ]]
+}
+
+# descendants PID: every descendant pid of PID, depth first.
+descendants() {
+    local c
+    for c in $(pgrep -P "$1" 2>/dev/null); do
+        echo "$c"
+        descendants "$c"
+    done
+}
+
+# stop_pids PID...: TERM each, wait up to 5 s for all to go, then KILL the
+# rest; reap those that are this shell's children.
+stop_pids() {
+    local p deadline live
+    for p in "$@"; do kill -TERM "$p" 2>/dev/null || true; done
+    deadline=$(($(now_ms) + 5000))
+    while true; do
+        live=()
+        for p in "$@"; do pid_alive "$p" && live+=("$p"); done
+        ((${#live[@]} == 0)) && break
+        if (($(now_ms) >= deadline)); then
+            for p in "${live[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+            break
+        fi
+        sleep 0.05
+    done
+    for p in "$@"; do wait "$p" 2>/dev/null || true; done
+}
+
+# stop_all: stop every recorded process and its descendants (newest first).
+stop_all() {
+    local pidfile="$BATS_TEST_TMPDIR/pids" p all=()
+    [[ -f "$pidfile" ]] || return 0
+    local recorded
+    mapfile -t recorded < <(tac "$pidfile")
+    for p in "${recorded[@]}"; do
+        [[ "$p" =~ ^[0-9]+$ ]] || continue
+        all+=("$p")
+        mapfile -t -O "${#all[@]}" all < <(descendants "$p")
+    done
+    ((${#all[@]})) && stop_pids "${all[@]}"
+    : >"$pidfile"
+}
+
+# ------------------------------------------------------------- scraping ----
+
+# scrape PORT [PATH]: GET http://127.0.0.1:PORT/metrics (or PATH); fails on
+# a connection error or an HTTP error status.
+scrape() {
+    curl -sf --max-time 5 "http://127.0.0.1:$1${2:-/metrics}"
+}
+
+healthz() {
+    [[ "$(curl -sf --max-time 2 "http://127.0.0.1:$1/healthz")" == ok* ]]
+}
+
+# wait_exporter PORT [TIMEOUT]: until /healthz on PORT answers ok.
+wait_exporter() {
+    wait_until "${2:-10}" healthz "$1"
+}
+
+# The sample parser behind metric_value / metric_sum. Reads exposition text
+# on stdin. argv: MODE NAME [LABELS]. LABELS: 'a="x",b="y"', braces optional.
+#   exact: the value of the sample of NAME whose label set is exactly
+#          LABELS; exit 1 when there is none.
+#   sum:   the sum over the samples of NAME whose labels include LABELS
+#          (LABELS empty: every sample of NAME); 0 when none matches.
+#   count: how many samples of NAME match as for sum.
+#   lines: the matching sample lines themselves (for messages).
+# Values print as integers when they are whole numbers.
+# shellcheck disable=SC2016
+METRIC_PY='
+import math, re, sys
+mode, name = sys.argv[1], sys.argv[2]
+want_s = sys.argv[3] if len(sys.argv) > 3 else ""
+LABEL = re.compile(r"\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*\"((?:[^\"\\\\]|\\\\.)*)\"\s*,?")
+SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+-?\d+)?\s*$")
+def unescape(v):
+    return re.sub(r"\\\\(.)", lambda m: "\n" if m.group(1) == "n" else m.group(1), v)
+def labels(s):
+    out, pos, s = {}, 0, s.strip()
+    while pos < len(s):
+        m = LABEL.match(s, pos)
+        if not m:
+            sys.exit("metric: cannot parse labels: " + s)
+        out[m.group(1)] = unescape(m.group(2))
+        pos = m.end()
+    return out
+want_s = want_s.strip()
+if want_s.startswith("{") and want_s.endswith("}"):
+    want_s = want_s[1:-1]
+want = labels(want_s)
+hits = []
+for line in sys.stdin:
+    line = line.rstrip("\n")
+    if not line or line.startswith("#"):
+        continue
+    m = SAMPLE.match(line)
+    if not m or m.group(1) != name:
+        continue
+    have = labels(m.group(2) or "")
+    if mode == "exact":
+        ok = have == want
+    else:
+        ok = all(have.get(k) == v for k, v in want.items())
+    if ok:
+        hits.append((line, float(m.group(3))))
+def fmt(v):
+    if math.isfinite(v) and v == int(v):
+        return str(int(v))
+    return repr(v)
+if mode == "exact":
+    if len(hits) != 1:
+        sys.exit(1)
+    print(fmt(hits[0][1]))
+elif mode == "sum":
+    print(fmt(sum(v for _, v in hits)))
+elif mode == "count":
+    print(len(hits))
+elif mode == "lines":
+    for l, _ in hits:
+        print(l)
+else:
+    sys.exit("metric: unknown mode " + mode)
+'
+
+# metric_value TEXT NAME [LABELS]: the value of the one sample NAME{LABELS}
+# with exactly that label set; fails (prints nothing) when absent.
+metric_value() {
+    "$PY" -c "$METRIC_PY" exact "$2" "${3:-}" <<<"$1"
+}
+
+# metric_sum TEXT NAME [LABELS]: sum over the samples of NAME whose labels
+# include LABELS (a partial set); 0 when none.
+metric_sum() {
+    "$PY" -c "$METRIC_PY" sum "$2" "${3:-}" <<<"$1"
+}
+
+# metric_count TEXT NAME [LABELS]: how many samples of NAME match LABELS.
+metric_count() {
+    "$PY" -c "$METRIC_PY" count "$2" "${3:-}" <<<"$1"
+}
+
+# metric_lines TEXT NAME [LABELS]: the matching sample lines.
+metric_lines() {
+    "$PY" -c "$METRIC_PY" lines "$2" "${3:-}" <<<"$1"
+}
+
+# assert_metric TEXT NAME LABELS EXPECTED: metric_sum equals EXPECTED.
+assert_metric() {
+    local got
+    got=$(metric_sum "$1" "$2" "$3") || fail "metric_sum $2 $3 failed"
+    if [[ "$got" != "$4" ]]; then
+        {
+            echo "metric $2{$3}: expected $4, got $got"
+            echo "samples of $2:"
+            metric_lines "$1" "$2"
+        } | fail
+    fi
+}
+
+# assert_metric_exact TEXT NAME LABELS EXPECTED: the sample with exactly
+# that label set exists and equals EXPECTED.
+assert_metric_exact() {
+    local got
+    got=$(metric_value "$1" "$2" "$3") || got="<absent>"
+    if [[ "$got" != "$4" ]]; then
+        {
+            echo "metric $2{$3} (exact label set): expected $4, got $got"
+            echo "samples of $2:"
+            metric_lines "$1" "$2"
+        } | fail
+    fi
+}
+
+# _metric_is PORT NAME LABELS EXPECTED: one scrape, sum equals EXPECTED.
+# Leaves the scrape in $BATS_TEST_TMPDIR/last_scrape.
+_metric_is() {
+    local text
+    text=$(scrape "$1") || return 1
+    printf '%s\n' "$text" >"$BATS_TEST_TMPDIR/last_scrape"
+    [[ "$(metric_sum "$text" "$2" "$3")" == "$4" ]]
+}
+
+# wait_metric PORT NAME LABELS EXPECTED [TIMEOUT]: scrape until the sum of
+# NAME{LABELS...} equals EXPECTED; on timeout show the last value and fail.
+wait_metric() {
+    local port=$1 name=$2 labels=$3 expected=$4 timeout=${5:-10}
+    if ! wait_until "$timeout" _metric_is "$port" "$name" "$labels" "$expected"; then
+        local last=""
+        [[ -f "$BATS_TEST_TMPDIR/last_scrape" ]] && last=$(cat "$BATS_TEST_TMPDIR/last_scrape")
+        {
+            echo "wait_metric: $name{$labels} never became $expected in ${timeout}s on port $port"
+            echo "last value: $(metric_sum "$last" "$name" "$labels")"
+            echo "samples of $name:"
+            metric_lines "$last" "$name"
+        } | fail
+    fi
+}
+
+# read_textfile FILE: wait (5 s) for the textfile, then print it.
+read_textfile() {
+    wait_until 5 test -s "$1" || fail "textfile $1 was not written"
+    cat "$1"
+}
+
+# ---------------------------------------------------------------- servers ----
+
+# start_echo PORT [PREFIX...]: tests/progs/echo_server.py on ECHO_HOST
+# (default 127.0.0.1):PORT, run behind PREFIX (e.g. "${SHIM_ENV[@]}").
+# Sets ECHO_PID. Replies ECHO_REPLY_LEN (default 1000) bytes to a 64-byte
+# request.
+start_echo() {
+    local port=$1
+    shift
+    start_bg "echo-$port" "$@" "$PY" "$PYPROGS/echo_server.py" "$port" \
+        --host "${ECHO_HOST:-127.0.0.1}" --req-len 64 --reply-len "${ECHO_REPLY_LEN:-1000}"
+    ECHO_PID=$BG_PID
+    wait_until 10 file_has "$BATS_TEST_TMPDIR/echo-$port.out" '^listening' ||
+        fail "echo server on port $port did not start"
+}
+
+# start_http_server PORT DIR [PREFIX...]: python3 -m http.server on
+# 127.0.0.1:PORT serving DIR. Sets HTTP_PID.
+start_http_server() {
+    local port=$1 dir=$2
+    shift 2
+    start_bg "http-$port" "$@" "$PY" -m http.server --bind 127.0.0.1 --directory "$dir" "$port"
+    HTTP_PID=$BG_PID
+    wait_until 10 port_listening "$port" || fail "http.server on port $port did not start"
+}
+
+# start_nginx PORT [PREFIX...]: nginx (master + NGINX_WORKERS workers,
+# default 2) in the foreground with everything in $BATS_TEST_TMPDIR/nginx-PORT,
+# listening on 127.0.0.1:PORT, serving html/ (index.html: "hello from
+# nginx\n", 17 bytes; big.bin: 100000 bytes), keepalive off so every
+# request is its own connection, sendfile NGINX_SENDFILE (default off).
+# Sets NGINX_PID (the master) and NGINX_DIR.
+start_nginx() {
+    local port=$1
+    shift
+    local d="$BATS_TEST_TMPDIR/nginx-$port"
+    NGINX_DIR=$d
+    mkdir -p "$d/html" "$d/tmp"
+    printf 'hello from nginx\n' >"$d/html/index.html"
+    head -c 100000 /dev/zero | tr '\0' 'n' >"$d/html/big.bin"
+    local user_line=""
+    (($(id -u) == 0)) && user_line="user root;"
+    cat >"$d/nginx.conf" <<EOF
+$user_line
+master_process on;
+worker_processes ${NGINX_WORKERS:-2};
+daemon off;
+pid $d/nginx.pid;
+error_log $d/error.log notice;
+events { worker_connections 512; }
+http {
+    access_log $d/access.log;
+    client_body_temp_path $d/tmp/body;
+    proxy_temp_path $d/tmp/proxy;
+    fastcgi_temp_path $d/tmp/fastcgi;
+    uwsgi_temp_path $d/tmp/uwsgi;
+    scgi_temp_path $d/tmp/scgi;
+    default_type application/octet-stream;
+    keepalive_timeout 0;
+    sendfile ${NGINX_SENDFILE:-off};
+    server {
+        listen 127.0.0.1:$port;
+        root $d/html;
+        location / { }
+    }
+}
+EOF
+    register_log "$d/error.log"
+    start_bg "nginx-$port" "$@" "$NGINX" -p "$d/" -c "$d/nginx.conf" -e "$d/error.log"
+    NGINX_PID=$BG_PID
+    wait_until 10 port_listening "$port" || fail "nginx on port $port did not start"
+    # Both workers up (master + NGINX_WORKERS children), without connecting.
+    wait_until 10 _nginx_workers_up "$NGINX_PID" "${NGINX_WORKERS:-2}" ||
+        fail "nginx workers did not start"
+}
+
+_nginx_workers_up() {
+    (($(pgrep -c -P "$1") >= $2))
+}
