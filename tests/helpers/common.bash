@@ -1,4 +1,6 @@
 # shellcheck shell=bash
+# Variables set here for the test files (SHIM_ENV, TF_ENV, *_PID, ...):
+# shellcheck disable=SC2034
 # Shared helpers for the promshim bats suites.
 #
 #   load 'helpers/common'
@@ -263,10 +265,10 @@ METRIC_PY='
 import math, re, sys
 mode, name = sys.argv[1], sys.argv[2]
 want_s = sys.argv[3] if len(sys.argv) > 3 else ""
-LABEL = re.compile(r"\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*\"((?:[^\"\\\\]|\\\\.)*)\"\s*,?")
+LABEL = re.compile(r"\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*\"((?:[^\"\\]|\\.)*)\"\s*,?")
 SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+-?\d+)?\s*$")
 def unescape(v):
-    return re.sub(r"\\\\(.)", lambda m: "\n" if m.group(1) == "n" else m.group(1), v)
+    return re.sub(r"\\(.)", lambda m: "\n" if m.group(1) == "n" else m.group(1), v)
 def labels(s):
     out, pos, s = {}, 0, s.strip()
     while pos < len(s):
@@ -346,6 +348,7 @@ assert_metric() {
             echo "samples of $2:"
             metric_lines "$1" "$2"
         } | fail
+        return 1
     fi
 }
 
@@ -360,6 +363,7 @@ assert_metric_exact() {
             echo "samples of $2:"
             metric_lines "$1" "$2"
         } | fail
+        return 1
     fi
 }
 
@@ -385,6 +389,7 @@ wait_metric() {
             echo "samples of $name:"
             metric_lines "$last" "$name"
         } | fail
+        return 1
     fi
 }
 
@@ -472,4 +477,70 @@ EOF
 
 _nginx_workers_up() {
     (($(pgrep -c -P "$1") >= $2))
+}
+
+# never_within SECS CMD...: CMD does not succeed even once while polled for
+# SECS seconds (for "nothing starts" checks; a fixed wait is the point here).
+never_within() {
+    local secs=$1
+    shift
+    local deadline=$(($(now_ms) + secs * 1000))
+    while (($(now_ms) < deadline)); do
+        if "$@" >/dev/null 2>&1; then
+            echo "never_within: '$*' succeeded" >&2
+            return 1
+        fi
+        sleep 0.05
+    done
+}
+
+# capture PREFIX CMD...: run CMD (stdin /dev/null), saving stdout, stderr and
+# the exit status to PREFIX.out, PREFIX.err, PREFIX.rc.
+capture() {
+    local prefix=$1
+    shift
+    local rc=0
+    "$@" </dev/null >"$prefix.out" 2>"$prefix.err" 3>&- || rc=$?
+    echo "$rc" >"$prefix.rc"
+}
+
+# assert_same_capture A B: the two captures are byte-for-byte identical.
+assert_same_capture() {
+    local part
+    for part in out err rc; do
+        if ! cmp -s "$1.$part" "$2.$part"; then
+            {
+                echo "$part differs between $1 and $2:"
+                diff -u "$1.$part" "$2.$part" | head -40
+            } | fail
+            return 1
+        fi
+    done
+}
+
+# curl_sizes FILE: sum the "size_request size_download size_header" lines
+# curl -w wrote; sets REQ_BYTES and RESP_BYTES (headers + body) and NREQ.
+curl_sizes() {
+    local rq dl hd
+    REQ_BYTES=0 RESP_BYTES=0 NREQ=0
+    while read -r rq dl hd; do
+        [[ -n "$rq" ]] || continue
+        REQ_BYTES=$((REQ_BYTES + rq))
+        RESP_BYTES=$((RESP_BYTES + dl + hd))
+        NREQ=$((NREQ + 1))
+    done <"$1"
+}
+
+# curl_n N URL: curl arguments for N transfers of URL, each body to /dev/null,
+# each writing "size_request size_download size_header" on stdout. Sets
+# CURL_ARGS.
+curl_n() {
+    local n=$1 url=$2 i
+    CURL_ARGS=(-s -w '%{size_request} %{size_download} %{size_header}\n')
+    for ((i = 0; i < n; i++)); do CURL_ARGS+=(-o /dev/null "$url"); done
+}
+
+# pid_gone PID: the process has exited (a zombie counts as gone).
+pid_gone() {
+    ! pid_alive "$1"
 }
