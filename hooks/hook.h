@@ -47,9 +47,10 @@ static inline int shim_tracked(int fd)
     return SHIM_UNLIKELY((unsigned)fd < shim_fdmax) && shim_fdtab[fd].kind != FD_NONE;
 }
 
-/* shim_io_done: report a finished data call on tracked fd (n bytes, or -1
- * with errno), errno intact. Out of line and cold, so the untracked path of
+/* shim_io_done: report a finished data call on tracked fd (n bytes held by
+ * iov[0..cnt), iov NULL when unseen; or -1 with errno), errno intact. Out of line and cold, so the untracked path of
  * a hook keeps no registers and no stack frame for it. */
-__attribute__((noinline, cold)) void shim_io_done(int fd, enum shim_dir dir, long n);
+struct iovec;
+__attribute__((noinline, cold)) void shim_io_done(int fd, enum shim_dir dir, const struct iovec *iov, int cnt, long n);
 
 #endif

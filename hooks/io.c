@@ -19,24 +19,35 @@
 
 #include "hooks/hook.h"
 
-void shim_io_done(int fd, enum shim_dir dir, long n)
+void shim_io_done(int fd, enum shim_dir dir, const struct iovec *iov, int cnt, long n)
 {
     int saved = errno;
     struct shim_fd *e = shim_fd(fd);
     if (e) {
-        shim_conn_io(e, fd, dir, n, saved);
+        shim_conn_io(e, fd, dir, iov, cnt, n, saved);
         shim_exporter_kick(); /* a forked child starts its exporter here too */
     }
     errno = saved;
 }
 
-/* the mmsg calls return a message count; the bytes are in msg_len */
-static long mmsg_bytes(const struct mmsghdr *v, int r)
+/* report: a call with one plain buffer */
+static void report(int fd, enum shim_dir dir, void *buf, long r)
 {
-    long n = 0;
+    struct iovec v = {buf, r > 0 ? (size_t)r : 0};
+    shim_io_done(fd, dir, &v, 1, r);
+}
+
+/* report_mmsg: the mmsg calls return a message count; each message's bytes
+ * are reported on their own, in order */
+static void report_mmsg(int fd, enum shim_dir dir, struct mmsghdr *v, int r)
+{
+    if (r < 0) {
+        shim_io_done(fd, dir, NULL, 0, -1);
+        return;
+    }
     for (int i = 0; i < r; i++)
-        n += v[i].msg_len;
-    return r < 0 ? -1 : n;
+        if (v[i].msg_len)
+            shim_io_done(fd, dir, v[i].msg_hdr.msg_iov, (int)v[i].msg_hdr.msg_iovlen, (long)v[i].msg_len);
 }
 
 static __attribute__((noinline)) ssize_t read_slow(int fd, void *buf, size_t n)
@@ -44,7 +55,7 @@ static __attribute__((noinline)) ssize_t read_slow(int fd, void *buf, size_t n)
     need_real();
     ssize_t r = real.read(fd, buf, n);
     if (shim_tracked(fd))
-        shim_io_done(fd, DIR_RX, (long)(r));
+        report(fd, DIR_RX, buf, r);
     return r;
 }
 
@@ -60,7 +71,7 @@ static __attribute__((noinline)) ssize_t read_chk_slow(int fd, void *buf, size_t
     need_real();
     ssize_t r = real.__read_chk(fd, buf, n, buflen);
     if (shim_tracked(fd))
-        shim_io_done(fd, DIR_RX, (long)(r));
+        report(fd, DIR_RX, buf, r);
     return r;
 }
 
@@ -76,7 +87,7 @@ static __attribute__((noinline)) ssize_t write_slow(int fd, const void *buf, siz
     need_real();
     ssize_t r = real.write(fd, buf, n);
     if (shim_tracked(fd))
-        shim_io_done(fd, DIR_TX, (long)(r));
+        report(fd, DIR_TX, (void *)buf, r);
     return r;
 }
 
@@ -92,7 +103,7 @@ static __attribute__((noinline)) ssize_t readv_slow(int fd, const struct iovec *
     need_real();
     ssize_t r = real.readv(fd, iov, cnt);
     if (shim_tracked(fd))
-        shim_io_done(fd, DIR_RX, (long)(r));
+        shim_io_done(fd, DIR_RX, iov, cnt, (long)r);
     return r;
 }
 
@@ -108,7 +119,7 @@ static __attribute__((noinline)) ssize_t writev_slow(int fd, const struct iovec 
     need_real();
     ssize_t r = real.writev(fd, iov, cnt);
     if (shim_tracked(fd))
-        shim_io_done(fd, DIR_TX, (long)(r));
+        shim_io_done(fd, DIR_TX, iov, cnt, (long)r);
     return r;
 }
 
@@ -124,7 +135,7 @@ static __attribute__((noinline)) ssize_t send_slow(int fd, const void *buf, size
     need_real();
     ssize_t r = real.send(fd, buf, n, flags);
     if (shim_tracked(fd))
-        shim_io_done(fd, DIR_TX, (long)(r));
+        report(fd, DIR_TX, (void *)buf, r);
     return r;
 }
 
@@ -140,7 +151,7 @@ static __attribute__((noinline)) ssize_t recv_slow(int fd, void *buf, size_t n, 
     need_real();
     ssize_t r = real.recv(fd, buf, n, flags);
     if (shim_tracked(fd) && !(flags & MSG_PEEK))
-        shim_io_done(fd, DIR_RX, (long)(r));
+        report(fd, DIR_RX, buf, r);
     return r;
 }
 
@@ -156,7 +167,7 @@ static __attribute__((noinline)) ssize_t recv_chk_slow(int fd, void *buf, size_t
     need_real();
     ssize_t r = real.__recv_chk(fd, buf, n, buflen, flags);
     if (shim_tracked(fd) && !(flags & MSG_PEEK))
-        shim_io_done(fd, DIR_RX, (long)(r));
+        report(fd, DIR_RX, buf, r);
     return r;
 }
 
@@ -172,7 +183,7 @@ static __attribute__((noinline)) ssize_t sendto_slow(int fd, const void *buf, si
     need_real();
     ssize_t r = real.sendto(fd, buf, n, flags, to, tl);
     if (shim_tracked(fd))
-        shim_io_done(fd, DIR_TX, (long)(r));
+        report(fd, DIR_TX, (void *)buf, r);
     return r;
 }
 
@@ -188,7 +199,7 @@ static __attribute__((noinline)) ssize_t recvfrom_slow(int fd, void *buf, size_t
     need_real();
     ssize_t r = real.recvfrom(fd, buf, n, flags, from, fl);
     if (shim_tracked(fd) && !(flags & MSG_PEEK))
-        shim_io_done(fd, DIR_RX, (long)(r));
+        report(fd, DIR_RX, buf, r);
     return r;
 }
 
@@ -204,7 +215,7 @@ static __attribute__((noinline)) ssize_t recvfrom_chk_slow(int fd, void *buf, si
     need_real();
     ssize_t r = real.__recvfrom_chk(fd, buf, n, buflen, flags, from, fl);
     if (shim_tracked(fd) && !(flags & MSG_PEEK))
-        shim_io_done(fd, DIR_RX, (long)(r));
+        report(fd, DIR_RX, buf, r);
     return r;
 }
 
@@ -220,7 +231,7 @@ static __attribute__((noinline)) ssize_t sendmsg_slow(int fd, const struct msghd
     need_real();
     ssize_t r = real.sendmsg(fd, m, flags);
     if (shim_tracked(fd))
-        shim_io_done(fd, DIR_TX, (long)(r));
+        shim_io_done(fd, DIR_TX, m->msg_iov, (int)m->msg_iovlen, (long)r);
     return r;
 }
 
@@ -236,7 +247,7 @@ static __attribute__((noinline)) ssize_t recvmsg_slow(int fd, struct msghdr *m, 
     need_real();
     ssize_t r = real.recvmsg(fd, m, flags);
     if (shim_tracked(fd) && !(flags & MSG_PEEK))
-        shim_io_done(fd, DIR_RX, (long)(r));
+        shim_io_done(fd, DIR_RX, m->msg_iov, (int)m->msg_iovlen, (long)r);
     return r;
 }
 
@@ -252,7 +263,7 @@ static __attribute__((noinline)) int sendmmsg_slow(int fd, struct mmsghdr *v, un
     need_real();
     int r = real.sendmmsg(fd, v, cnt, flags);
     if (shim_tracked(fd))
-        shim_io_done(fd, DIR_TX, (long)(mmsg_bytes(v, r)));
+        report_mmsg(fd, DIR_TX, v, r);
     return r;
 }
 
@@ -268,7 +279,7 @@ static __attribute__((noinline)) int recvmmsg_slow(int fd, struct mmsghdr *v, un
     need_real();
     int r = real.recvmmsg(fd, v, cnt, flags, t);
     if (shim_tracked(fd) && !(flags & MSG_PEEK))
-        shim_io_done(fd, DIR_RX, (long)(mmsg_bytes(v, r)));
+        report_mmsg(fd, DIR_RX, v, r);
     return r;
 }
 
@@ -284,7 +295,7 @@ static __attribute__((noinline)) ssize_t sendfile_slow(int out, int in, off_t *o
     need_real();
     ssize_t r = real.sendfile(out, in, off, n);
     if (shim_tracked(out))
-        shim_io_done(out, DIR_TX, (long)(r));
+        shim_io_done(out, DIR_TX, NULL, 0, (long)r);
     return r;
 }
 
@@ -300,7 +311,7 @@ static __attribute__((noinline)) ssize_t sendfile64_slow(int out, int in, off_t 
     need_real();
     ssize_t r = real.sendfile64(out, in, off, n);
     if (shim_tracked(out))
-        shim_io_done(out, DIR_TX, (long)(r));
+        shim_io_done(out, DIR_TX, NULL, 0, (long)r);
     return r;
 }
 

@@ -44,6 +44,9 @@ const struct shim_key shim_keys[] = {
      0, 4, 65536, "256", "address space reserved for the shared registry (touched only as it fills)"},
     {"observability.metrics.series_ttl_seconds", "PROMSHIM_METRICS_SERIES_TTL_SECONDS", SHIM_KINT,
      OFF(series_ttl_seconds), 0, 0, 31536000, "300", "series untouched this long leave the output (0: never)"},
+    {"observability.metrics.max_parsed_connections", "PROMSHIM_METRICS_MAX_PARSED_CONNECTIONS", SHIM_KINT,
+     OFF(max_sessions), 0, 16, 1048576, "16384",
+     "connections parsed at once per process (HTTP...); more are only counted"},
     {"observability.http.routes", "PROMSHIM_HTTP_ROUTES", SHIM_KSTR, OFF(http_routes), SZ(http_routes), 0, 0, "",
      "comma-separated route patterns such as /users/{id},/orders/{id}/items"},
 };

@@ -26,6 +26,7 @@ struct shim_config {
     int registry_size_mb;    /* observability.metrics.registry_size_mb */
     int series_ttl_seconds;  /* observability.metrics.series_ttl_seconds */
     char http_routes[2048];  /* observability.http.routes */
+    int max_sessions;        /* observability.metrics.max_parsed_connections */
 };
 
 extern struct shim_config shim_cfg;

@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -24,6 +25,7 @@
 #include "shim/conn.h"
 #include "shim/metrics.h"
 #include "shim/real.h"
+#include "shim/session.h"
 
 struct shim_fd *shim_fdtab;
 unsigned shim_fdmax;
@@ -67,12 +69,17 @@ static struct shim_fd *set(int fd, enum shim_fd_kind kind)
     struct shim_fd *e = entry(fd);
     if (!e)
         return NULL;
+    if (e->kind && e->ext) /* a stale entry (its close did not pass through us) */
+        shim_session_end(e, -2, 0);
     __atomic_store_n(&e->kind, FD_NONE, __ATOMIC_RELAXED);
     e->connecting = 0;
     e->active = 0;
     e->family = 0;
     e->port = 0;
+    e->proto = PROTO_UNKNOWN;
+    e->nsniff = 0;
     e->t0 = 0;
+    e->ext = NULL;
     __atomic_store_n(&e->kind, (uint8_t)kind, __ATOMIC_RELEASE);
     return e;
 }
@@ -198,9 +205,20 @@ void shim_conn_accept(int lfd, int fd)
     if (k == FD_OWN_LISTEN) {
         set(fd, FD_OWN);
     } else if (k == FD_INET || k == FD_SERVER) {
+        if (!l->port) { /* the listening port, learned once per listening socket */
+            struct sockaddr_storage ss;
+            socklen_t sl = sizeof(ss);
+            if (syscall(SYS_getsockname, lfd, &ss, &sl) == 0) {
+                if (ss.ss_family == AF_INET)
+                    l->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+                else if (ss.ss_family == AF_INET6)
+                    l->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+            }
+        }
         struct shim_fd *e = set(fd, FD_SERVER);
         if (e) {
             e->family = l->family;
+            e->port = l->port;
             opened(e);
         }
     } else if (k == FD_UNIX) {
@@ -234,6 +252,9 @@ void shim_conn_dup(int oldfd, int newfd)
     n->family = o->family;
     n->port = o->port;
     n->t0 = o->t0;
+    n->proto = PROTO_NONE; /* the session stays with the original fd */
+    n->nsniff = 0;
+    n->ext = NULL;
     memcpy(n->addr, o->addr, sizeof(n->addr));
     __atomic_store_n(&n->kind, o->kind == FD_OWN ? FD_OWN : o->kind, __ATOMIC_RELEASE);
 }
@@ -245,6 +266,8 @@ void shim_conn_close(int fd)
         return;
     if (__atomic_load_n(&e->connecting, __ATOMIC_ACQUIRE))
         resolve(e, -1); /* closed while still connecting: abandoned */
+    if (e->ext)
+        shim_session_end(e, -1, 0);
     if (e->active) {
         e->active = 0;
         shim_m_conn_close(role_of(e));
@@ -252,7 +275,7 @@ void shim_conn_close(int fd)
     __atomic_store_n(&e->kind, FD_NONE, __ATOMIC_RELEASE);
 }
 
-void shim_conn_io(struct shim_fd *e, int fd, enum shim_dir dir, long n, int err)
+void shim_conn_io(struct shim_fd *e, int fd, enum shim_dir dir, const struct iovec *iov, int cnt, long n, int err)
 {
     if (SHIM_UNLIKELY(__atomic_load_n(&e->connecting, __ATOMIC_RELAXED))) {
         if (n > 0 || (n == 0 && dir == DIR_RX))
@@ -261,10 +284,17 @@ void shim_conn_io(struct shim_fd *e, int fd, enum shim_dir dir, long n, int err)
                  err != EBADF && err != EFAULT && err != EINVAL)
             resolve(e, err == ENOTCONN ? ECONNREFUSED : err);
     }
+    uint8_t k = __atomic_load_n(&e->kind, __ATOMIC_RELAXED);
+    if (k != FD_CLIENT && k != FD_SERVER && k != FD_INET)
+        return;
     if (n > 0) {
-        uint8_t k = __atomic_load_n(&e->kind, __ATOMIC_RELAXED);
-        if (k == FD_CLIENT || k == FD_SERVER || k == FD_INET)
-            shim_m_bytes(dir, k == FD_SERVER ? ROLE_SERVER : ROLE_CLIENT, (uint64_t)n);
+        shim_m_bytes(dir, k == FD_SERVER ? ROLE_SERVER : ROLE_CLIENT, (uint64_t)n);
+        if (e->proto != PROTO_NONE)
+            shim_session_data(e, dir, iov, cnt, n);
+    } else if (e->ext && dir == DIR_RX && (n == 0 || (err != EAGAIN && err != EWOULDBLOCK && err != EINTR))) {
+        shim_session_end(e, DIR_RX, n == 0 ? 0 : err);
+    } else if (e->ext && dir == DIR_TX && n < 0 && (err == EPIPE || err == ECONNRESET)) {
+        shim_session_end(e, DIR_RX, err);
     }
 }
 

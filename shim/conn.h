@@ -33,15 +33,29 @@ enum shim_fd_kind {
 enum shim_role { ROLE_CLIENT = 0, ROLE_SERVER = 1 };
 enum shim_dir { DIR_TX = 0, DIR_RX = 1 };
 
+/* Protocols a connection can be found to speak (struct shim_fd.proto). */
+enum shim_proto {
+    PROTO_UNKNOWN = 0, /* not decided yet: the first bytes will tell */
+    PROTO_NONE,        /* nothing we parse: bytes are only counted */
+    PROTO_HTTP,
+};
+
+struct shim_ext; /* per-connection protocol state, from a fixed pool (session.h) */
+
+/* One fd's entry: 64 bytes, one cache line. */
 struct shim_fd {
     _Atomic uint8_t kind;
     _Atomic uint8_t connecting; /* non-blocking connect in progress */
     uint8_t active;             /* counted in connections_active by this process */
     uint8_t family;             /* AF_INET, AF_INET6 */
-    uint16_t port;              /* peer port, host order */
-    uint16_t pad;
+    uint16_t port;              /* peer port (client), local port (server, listening), host order */
+    uint8_t proto;              /* enum shim_proto */
+    uint8_t nsniff;             /* bytes kept in sniff while the protocol is undecided */
     uint64_t t0;                /* connect start, ns */
-    uint8_t addr[16];           /* peer address */
+    uint8_t addr[16];           /* peer address (client) */
+    struct shim_ext *ext;       /* protocol state, NULL when none */
+    uint8_t sniff[8];           /* first bytes of each direction, while undecided */
+    uint8_t pad[16];
 };
 
 extern struct shim_fd *shim_fdtab;
@@ -78,9 +92,12 @@ void shim_conn_connect_result(int fd, int so_error);
 void shim_conn_accept(int lfd, int fd);
 void shim_conn_dup(int oldfd, int newfd);
 void shim_conn_close(int fd);
-/* shim_conn_io: a data call finished on a tracked fd: n bytes moved (n > 0),
- * or it failed with err (n < 0), or the peer closed (n == 0, receive). */
-void shim_conn_io(struct shim_fd *e, int fd, enum shim_dir dir, long n, int err);
+/* shim_conn_io: a data call finished on a tracked fd: n bytes moved (n > 0)
+ * held by iov[0..cnt) in order (iov NULL: bytes we cannot see, such as
+ * sendfile's), or it failed with err (n < 0), or the peer closed (n == 0,
+ * receive). */
+struct iovec;
+void shim_conn_io(struct shim_fd *e, int fd, enum shim_dir dir, const struct iovec *iov, int cnt, long n, int err);
 
 /* mark fd as promshim's own (exporter) */
 void shim_conn_own(int fd, int listening);

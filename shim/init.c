@@ -18,6 +18,7 @@
 #include "shim/metrics.h"
 #include "shim/real.h"
 #include "shim/registry.h"
+#include "shim/session.h"
 #include "shim/shim.h"
 
 static _Atomic int init_state; /* 0 not yet, 1 running, 2 done */
@@ -127,6 +128,11 @@ void shim_init(void)
         shim_fail("cannot create the metric families");
         goto out;
     }
+    if (shim_session_init((unsigned)shim_cfg.max_sessions) != 0) {
+        shim_fail("cannot map the session pool");
+        goto out;
+    }
+    shim_http_config(shim_cfg.http_routes);
     shim_conn_scan_inherited();
     __atomic_store_n(&shim_active, 1, __ATOMIC_RELEASE);
 out:

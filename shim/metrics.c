@@ -12,6 +12,7 @@
 #include "shim/conn.h"
 #include "shim/metrics.h"
 #include "shim/netaddr.h"
+#include "shim/proto/http1.h"
 #include "shim/shim.h"
 
 static const struct shim_family_def def_connect_duration = {
@@ -58,6 +59,7 @@ static const char *const role_name[2] = {"client", "server"};
 static const char *const dir_name[2] = {"transmit", "receive"};
 
 static struct shim_family *f_connect, *f_errors;
+static int http_families(void);
 static struct shim_series *s_conns[2], *s_active[2];
 struct shim_series *shim_m_bytes_series[2][2];
 
@@ -74,7 +76,7 @@ int shim_metrics_init(void)
     struct shim_family *fb = shim_family(&def_bytes);
     f_connect = shim_family(&def_connect_duration);
     f_errors = shim_family(&def_connect_errors);
-    if (!fc || !fa || !fb || !f_connect || !f_errors)
+    if (!fc || !fa || !fb || !f_connect || !f_errors || http_families() != 0)
         return -ENOMEM;
     for (int r = 0; r < 2; r++) {
         struct shim_lv role = lv(role_name[r]);
@@ -135,4 +137,250 @@ int shim_metrics_idle(void)
         if (s_conns[r] && shim_counter_value(s_conns[r]))
             return 0;
     return !f_connect || !shim_series_next(f_connect, NULL);
+}
+
+/* ---- HTTP ---- */
+
+#define HTTP_SERVER_LABELS {"http_request_method", "http_route", "http_response_status_code", "server_port", "error_type"}
+#define BODY_BUCKETS {64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216}
+
+static const struct shim_family_def def_http_server = {
+    .name = "http_server_request_duration_seconds",
+    .help = "Duration of HTTP requests served, from the first byte read to the last byte of the response written.",
+    .type = SHIM_HISTOGRAM,
+    .nlabels = 5,
+    .labels = HTTP_SERVER_LABELS,
+    .scale = 1e9,
+};
+static const struct shim_family_def def_http_server_req_body = {
+    .name = "http_server_request_body_size_bytes",
+    .help = "Size of HTTP request bodies received.",
+    .type = SHIM_HISTOGRAM,
+    .nlabels = 5,
+    .labels = HTTP_SERVER_LABELS,
+    .nbuckets = 10,
+    .buckets = BODY_BUCKETS,
+    .scale = 1,
+};
+static const struct shim_family_def def_http_server_resp_body = {
+    .name = "http_server_response_body_size_bytes",
+    .help = "Size of HTTP response bodies sent.",
+    .type = SHIM_HISTOGRAM,
+    .nlabels = 5,
+    .labels = HTTP_SERVER_LABELS,
+    .nbuckets = 10,
+    .buckets = BODY_BUCKETS,
+    .scale = 1,
+};
+static const struct shim_family_def def_http_server_active = {
+    .name = "http_server_active_requests",
+    .help = "HTTP requests being served now.",
+    .type = SHIM_GAUGE,
+    .flags = SHIM_PER_PROCESS,
+    .nlabels = 1,
+    .labels = {"server_port"},
+};
+static const struct shim_family_def def_http_shed = {
+    .name = "promshim_load_shed_total",
+    .help = "HTTP requests a server turned away with 429 or 503 (shed load).",
+    .type = SHIM_COUNTER,
+    .nlabels = 2,
+    .labels = {"server_port", "http_response_status_code"},
+};
+static const struct shim_family_def def_http_client = {
+    .name = "http_client_request_duration_seconds",
+    .help = "Duration of HTTP requests made, from the first byte written to the last byte of the response read.",
+    .type = SHIM_HISTOGRAM,
+    .nlabels = 5,
+    .labels = {"http_request_method", "http_response_status_code", "server_address", "server_port", "error_type"},
+    .scale = 1e9,
+};
+static const struct shim_family_def def_http_client_active = {
+    .name = "http_client_active_requests",
+    .help = "HTTP requests in flight to a peer now (the concurrency a bulkhead would limit).",
+    .type = SHIM_GAUGE,
+    .flags = SHIM_PER_PROCESS,
+    .nlabels = 2,
+    .labels = {"server_address", "server_port"},
+};
+static const struct shim_family_def def_rate_limited = {
+    .name = "http_client_rate_limited_total",
+    .help = "HTTP responses 429 Too Many Requests received, by peer.",
+    .type = SHIM_COUNTER,
+    .nlabels = 2,
+    .labels = {"server_address", "server_port"},
+};
+static const struct shim_family_def def_retries = {
+    .name = "promshim_retries_total",
+    .help = "HTTP requests repeated to the same peer, method and route within 10 s of a failure.",
+    .type = SHIM_COUNTER,
+    .nlabels = 2,
+    .labels = {"server_address", "server_port"},
+};
+static const struct shim_family_def def_retries_exhausted = {
+    .name = "promshim_retries_exhausted_total",
+    .help = "Runs of retried HTTP requests that stopped without a success.",
+    .type = SHIM_COUNTER,
+    .nlabels = 2,
+    .labels = {"server_address", "server_port"},
+};
+static const struct shim_family_def def_consecutive = {
+    .name = "promshim_peer_consecutive_failures",
+    .help = "HTTP requests to a peer that failed since its last success (what a circuit breaker trips on).",
+    .type = SHIM_GAUGE,
+    .nlabels = 2,
+    .labels = {"server_address", "server_port"},
+};
+static const struct shim_family_def def_parse_errors = {
+    .name = "promshim_parse_errors_total",
+    .help = "Connections whose bytes did not parse as the protocol they started as (then passed through).",
+    .type = SHIM_COUNTER,
+    .nlabels = 1,
+    .labels = {"protocol"},
+};
+
+/* the HTTP families, made at init (families are never freed) */
+static struct {
+    struct shim_family *http_server, *http_server_req_body, *http_server_resp_body, *http_server_active, *http_shed, *http_client, *http_client_active, *rate_limited, *retries, *retries_exhausted, *consecutive, *parse_errors;
+} fam;
+
+static int http_families(void)
+{
+    fam.http_server = shim_family(&def_http_server);
+    fam.http_server_req_body = shim_family(&def_http_server_req_body);
+    fam.http_server_resp_body = shim_family(&def_http_server_resp_body);
+    fam.http_server_active = shim_family(&def_http_server_active);
+    fam.http_shed = shim_family(&def_http_shed);
+    fam.http_client = shim_family(&def_http_client);
+    fam.http_client_active = shim_family(&def_http_client_active);
+    fam.rate_limited = shim_family(&def_rate_limited);
+    fam.retries = shim_family(&def_retries);
+    fam.retries_exhausted = shim_family(&def_retries_exhausted);
+    fam.consecutive = shim_family(&def_consecutive);
+    fam.parse_errors = shim_family(&def_parse_errors);
+    return fam.http_server && fam.http_server_req_body && fam.http_server_resp_body && fam.http_server_active && fam.http_shed && fam.http_client && fam.http_client_active && fam.rate_limited && fam.retries && fam.retries_exhausted && fam.consecutive && fam.parse_errors ? 0 : -ENOMEM;
+}
+
+/* peer: address and port label values into the caller's buffers */
+static void peer_lv(struct shim_lv *v, int family, const uint8_t *addr, uint16_t port, char *a, size_t an, char *p,
+                    size_t pn)
+{
+    v[0].p = a;
+    v[0].n = shim_addr_format(family, addr, a, an);
+    v[1].p = p;
+    v[1].n = (size_t)shim_snprintf(p, pn, "%u", (unsigned)port);
+}
+
+static struct shim_lv num_lv(unsigned v, char *buf, size_t n)
+{
+    struct shim_lv r = {buf, 0};
+    if (v)
+        r.n = (size_t)shim_snprintf(buf, n, "%u", v);
+    return r;
+}
+
+/* record: look up a series and apply fn; a series that cannot be had now is
+ * a dropped event */
+static struct shim_series *get(struct shim_family *f, const struct shim_lv *v)
+{
+    struct shim_series *s = shim_series(f, v);
+    if (!s)
+        shim_drop_event();
+    return s;
+}
+
+void shim_m_http_server(unsigned method, const char *route, size_t route_len, unsigned status, uint16_t port,
+                        const char *err, uint64_t dur_ns, uint64_t req_body, uint64_t resp_body, int responded)
+{
+    char st[8], pt[8];
+    struct shim_lv v[5] = {lv(shim_http_method_name((enum shim_http_method)method)),
+                           {route, route_len},
+                           num_lv(status, st, sizeof(st)),
+                           num_lv(port, pt, sizeof(pt)),
+                           lv(err)};
+    struct shim_series *s = get(fam.http_server, v);
+    if (s)
+        shim_hist_observe(s, dur_ns);
+    if ((s = get(fam.http_server_req_body, v)) != NULL)
+        shim_hist_observe(s, req_body);
+    if (responded && (s = get(fam.http_server_resp_body, v)) != NULL)
+        shim_hist_observe(s, resp_body);
+}
+
+void shim_m_http_server_active(uint16_t port, int delta)
+{
+    char pt[8];
+    struct shim_lv v = num_lv(port, pt, sizeof(pt));
+    struct shim_series *s = get(fam.http_server_active, &v);
+    if (s)
+        shim_gauge_add(s, delta);
+}
+
+void shim_m_http_shed(uint16_t port, unsigned status)
+{
+    char pt[8], st[8];
+    struct shim_lv v[2] = {num_lv(port, pt, sizeof(pt)), num_lv(status, st, sizeof(st))};
+    struct shim_series *s = get(fam.http_shed, v);
+    if (s)
+        shim_counter_add(s, 1);
+}
+
+void shim_m_http_client(unsigned method, unsigned status, int family, const uint8_t *addr, uint16_t port,
+                        const char *err, uint64_t dur_ns)
+{
+    char st[8], a[64], p[8];
+    struct shim_lv v[5];
+    v[0] = lv(shim_http_method_name((enum shim_http_method)method));
+    v[1] = num_lv(status, st, sizeof(st));
+    peer_lv(v + 2, family, addr, port, a, sizeof(a), p, sizeof(p));
+    v[4] = lv(err);
+    struct shim_series *s = get(fam.http_client, v);
+    if (s)
+        shim_hist_observe(s, dur_ns);
+    s = get(fam.consecutive, v + 2);
+    if (s) {
+        if (err[0])
+            shim_gauge_add(s, 1);
+        else
+            shim_gauge_set(s, 0);
+    }
+}
+
+void shim_m_http_client_active(int family, const uint8_t *addr, uint16_t port, int delta)
+{
+    char a[64], p[8];
+    struct shim_lv v[2];
+    peer_lv(v, family, addr, port, a, sizeof(a), p, sizeof(p));
+    struct shim_series *s = get(fam.http_client_active, v);
+    if (s)
+        shim_gauge_add(s, delta);
+}
+
+void shim_m_http_rate_limited(int family, const uint8_t *addr, uint16_t port)
+{
+    char a[64], p[8];
+    struct shim_lv v[2];
+    peer_lv(v, family, addr, port, a, sizeof(a), p, sizeof(p));
+    struct shim_series *s = get(fam.rate_limited, v);
+    if (s)
+        shim_counter_add(s, 1);
+}
+
+void shim_m_retry(int family, const uint8_t *addr, uint16_t port, int exhausted)
+{
+    char a[64], p[8];
+    struct shim_lv v[2];
+    peer_lv(v, family, addr, port, a, sizeof(a), p, sizeof(p));
+    struct shim_series *s = get(exhausted ? fam.retries_exhausted : fam.retries, v);
+    if (s)
+        shim_counter_add(s, 1);
+}
+
+void shim_m_parse_error(int proto)
+{
+    static const char *const names[] = {"unknown", "none", "http"};
+    struct shim_lv v = lv(proto >= 0 && proto < 3 ? names[proto] : "unknown");
+    struct shim_series *s = get(fam.parse_errors, &v);
+    if (s)
+        shim_counter_add(s, 1);
 }

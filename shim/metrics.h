@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "shim/registry.h"
+#include "shim/shim.h"
 
 /* shim_metrics_init: create the families (once per registry). 0 or -errno. */
 int shim_metrics_init(void);
@@ -18,6 +19,19 @@ int shim_metrics_init(void);
 void shim_m_connect(int family, const uint8_t *addr, uint16_t port, uint64_t dur_ns, int err);
 void shim_m_conn_open(int role);
 int shim_metrics_idle(void);
+
+/* HTTP: method is an enum shim_http_method; status 0 = no response; err ""
+ * when the request did not fail */
+void shim_m_http_server(unsigned method, const char *route, size_t route_len, unsigned status, uint16_t port,
+                        const char *err, uint64_t dur_ns, uint64_t req_body, uint64_t resp_body, int responded);
+void shim_m_http_server_active(uint16_t port, int delta);
+void shim_m_http_shed(uint16_t port, unsigned status);
+void shim_m_http_client(unsigned method, unsigned status, int family, const uint8_t *addr, uint16_t port,
+                        const char *err, uint64_t dur_ns);
+void shim_m_http_client_active(int family, const uint8_t *addr, uint16_t port, int delta);
+void shim_m_http_rate_limited(int family, const uint8_t *addr, uint16_t port);
+void shim_m_retry(int family, const uint8_t *addr, uint16_t port, int exhausted);
+void shim_m_parse_error(int proto);
 void shim_m_conn_close(int role);
 
 /* bytes: the four series are made at init, so this is one atomic add */

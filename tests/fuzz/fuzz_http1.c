@@ -12,7 +12,8 @@
  * data) and, when short, byte by byte; each chunk is copied to its own
  * exact-size heap block so ASan sees any read past it. The traces (every
  * event, field and stream offset, then the eof result) must be identical,
- * and each run must keep the API's invariants; otherwise abort().
+ * and each run must keep the API's invariants; otherwise abort(). The
+ * detectors are run over growing prefixes of the stream too.
  */
 #include "shim/proto/http1.h"
 
@@ -226,6 +227,31 @@ static void same(const struct run *a, const struct run *b, const char *how)
     }
 }
 
+/* check_detect: the detectors over growing prefixes (each in an exact-size
+ * copy) say "need more" for a while, then settle on 0 or 1 for good. */
+static void check_detect(const uint8_t *data, size_t len)
+{
+    size_t k, max = len < 12 ? len : 12;
+    int which, r, settled;
+    for (which = 0; which < 2; which++) {
+        settled = -1;
+        for (k = 0; k <= max; k++) {
+            uint8_t *copy = malloc(k ? k : 1);
+            if (!copy)
+                abort();
+            memcpy(copy, data, k);
+            r = which ? shim_h1_detect_response(copy, k) : shim_h1_detect_request(copy, k);
+            free(copy);
+            if (r < -1 || r > 1 || (settled >= 0 && r != settled))
+                fail("detector not monotonic", (unsigned long)k, (unsigned long)(r + 1));
+            if (r >= 0)
+                settled = r;
+        }
+        if (len >= 8 && settled < 0)
+            fail("detector undecided after 8 bytes", (unsigned long)which, 0);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* LLVMFuzzerTestOneInput: see the header comment. */
@@ -247,6 +273,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mode = (ctl & 1) ? SHIM_H1_RESPONSE : SHIM_H1_REQUEST;
     expect = methods[(ctl >> 1) & 3];
     split = (size_t)(ctl >> 3) * len / 31;
+    check_detect(data, len);
 
     run_start(&whole, mode, expect);
     run_chunk(&whole, data, len);

@@ -329,6 +329,7 @@ static uint64_t after(const char *hay, size_t len, const char *needle, int nth)
 
 /* ---------------------------------------------------------------- good messages */
 
+/* A GET with headers (empty and padded values): bodyless, then clean eof. */
 static void test_get_with_headers(void)
 {
     static const char m[] = "GET /api/v1/users/42?x=1&y=%20 HTTP/1.1\r\n"
@@ -347,6 +348,7 @@ static void test_get_with_headers(void)
     check_case("get+eof", m, len, &REQ_EOF, (const struct exp[]){x[0], x[1], x[2], XRC(SHIM_H1_IDLE, len)}, 4);
 }
 
+/* Content-Length bodies (also 0 and repeated), a chunked request body. */
 static void test_post_content_length(void)
 {
     static const char m[] = "POST /orders HTTP/1.1\r\n"
@@ -385,6 +387,7 @@ static void test_post_content_length(void)
     check_case("post chunked", m3, len3, &REQ, x3, NX(x3));
 }
 
+/* Chunked response with extensions, hex case, trailers; TE beats CL. */
 static void test_chunked_response(void)
 {
     static const char m[] = "HTTP/1.1 200 OK\r\n"
@@ -410,6 +413,7 @@ static void test_chunked_response(void)
     check_case("chunked response", m, len, &o, x, NX(x));
 }
 
+/* A response to HEAD has no body despite Content-Length; the next does. */
 static void test_head_response(void)
 {
     static const char m[] = "HTTP/1.1 200 OK\r\n"
@@ -435,6 +439,7 @@ static void test_head_response(void)
     check_case("head response", m, len, &o, x, NX(x));
 }
 
+/* 204 and 304 have no body; keep-alive carries on. */
 static void test_204_304(void)
 {
     static const char m[] = "HTTP/1.1 204 No Content\r\n"
@@ -465,6 +470,7 @@ static void test_204_304(void)
     check_case("204 304", m, len, &o, x, NX(x));
 }
 
+/* 1xx interim responses, and a HEAD expectation surviving one. */
 static void test_100_continue(void)
 {
     static const char m[] = "HTTP/1.1 100 Continue\r\n\r\n"
@@ -499,6 +505,7 @@ static void test_100_continue(void)
     check_case("103 then HEAD", m2, len2, &o2, x2, NX(x2));
 }
 
+/* 101 ends HTTP (UPGRADED after DONE); an upgrade request is only flagged. */
 static void test_101_upgrade(void)
 {
     static const char m[] = "HTTP/1.1 101 Switching Protocols\r\n"
@@ -532,6 +539,7 @@ static void test_101_upgrade(void)
     check_case("upgrade request", r, rl, &REQ, xr, NX(xr));
 }
 
+/* CONNECT: flagged request; a 2xx answer opens a tunnel, a 407 does not. */
 static void test_connect(void)
 {
     static const char r[] = "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n";
@@ -572,6 +580,7 @@ static void test_connect(void)
     check_case("connect 407 then 200", m2, len2, &o2, x2, NX(x2));
 }
 
+/* Responses read until close, ended by shim_h1_eof. */
 static void test_http10_until_close(void)
 {
     static const char m[] = "HTTP/1.0 200 OK\r\nServer: old\r\n\r\n<html>body</html>";
@@ -605,6 +614,7 @@ static void test_http10_until_close(void)
     check_case("gzip until close", m3, len3, &o, x3, NX(x3));
 }
 
+/* eof inside a head, a length body, a chunked body; eof between messages. */
 static void test_truncated(void)
 {
     const struct opts o = {SHIM_H1_RESPONSE, NULL, 0, 1};
@@ -640,6 +650,7 @@ static void test_truncated(void)
     check_case("empty", "", 0, &REQ_EOF, (const struct exp[]){XRC(SHIM_H1_IDLE, 0)}, 1);
 }
 
+/* Three pipelined requests in one buffer, after a stray CRLF. */
 static void test_pipelined_requests(void)
 {
     static const char m[] = "\r\n"
@@ -662,6 +673,7 @@ static void test_pipelined_requests(void)
     check_case("pipelined", m, len, &REQ_EOF, x, NX(x));
 }
 
+/* A keep-alive sequence of responses, each answering a different method. */
 static void test_keepalive_responses(void)
 {
     static const char m[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"
@@ -690,6 +702,7 @@ static void test_keepalive_responses(void)
     check_case("keep-alive responses", m, len, &o, x, NX(x));
 }
 
+/* Bare LF line ends in heads, chunk lines and trailers. */
 static void test_bare_lf(void)
 {
     static const char m[] = "GET /lf HTTP/1.1\nHost: x\nContent-Length: 2\n\nhi";
@@ -712,6 +725,7 @@ static void test_bare_lf(void)
     check_case("bare lf chunked response", m2, len2, &o, x2, NX(x2));
 }
 
+/* Connection close / keep-alive rules, obs-fold, *, other methods, HTTP/1.7. */
 static void test_connection_flags(void)
 {
     static const char m1[] = "GET / HTTP/1.0\r\n\r\n";
@@ -744,6 +758,7 @@ static void test_connection_flags(void)
         XD(SHIM_HTTP_GET, 0, 0, 0, "/x", 0, 0, 7, sizeof(m7) - 1)}, 3);
 }
 
+/* A target past SHIM_H1_PATH_CAP is cut and flagged; at the cap it is not. */
 static void test_long_path(void)
 {
     static char m[1200];
@@ -773,6 +788,7 @@ static void test_long_path(void)
         XD(SHIM_HTTP_GET, 0, 0, 0, want, 0, 0, 1, len)}, 3);
 }
 
+/* A 40000-byte body is skipped, not buffered, in any split. */
 static void test_big_body(void)
 {
     /* a 40000-byte Content-Length body and chunks, fed in pieces */
@@ -863,6 +879,7 @@ static void check_bad(const char *name, const void *in, size_t len, int mode, ui
 #define BAD_REQ(name, lit, at) check_bad(name, lit, sizeof(lit) - 1, SHIM_H1_REQUEST, at)
 #define BAD_RESP(name, lit, at) check_bad(name, lit, sizeof(lit) - 1, SHIM_H1_RESPONSE, at)
 
+/* Invalid streams: BAD at the offending byte in any split, then recovery. */
 static void test_bad_inputs(void)
 {
     /* request line */
@@ -956,6 +973,7 @@ static void test_bad_inputs(void)
 
 /* ---------------------------------------------------------------- API bits */
 
+/* Zero state, copies of the state, expectations, detectors, method names. */
 static void test_api(void)
 {
     struct shim_h1 st;
@@ -1075,6 +1093,7 @@ static void test_api(void)
     CHECK_STREQ(shim_http_method_name((enum shim_http_method)200), "_OTHER");
 }
 
+/* main: run every test; exit status 1 on any failure. */
 int main(void)
 {
     guard_init();

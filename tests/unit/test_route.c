@@ -54,11 +54,13 @@ static const char *route_n(const struct shim_routes *r, const void *in, size_t l
     return out;
 }
 
+/* route: route_n over a NUL-terminated input. */
 static const char *route(const struct shim_routes *r, const char *in)
 {
     return route_n(r, in, strlen(in));
 }
 
+/* Identifier-like segments become {id}; words stay. */
 static void test_ids(void)
 {
     char in[64], want[64];
@@ -102,6 +104,7 @@ static void test_ids(void)
     }
 }
 
+/* Query, fragment, absolute/asterisk/authority forms, slashes, raw bytes, NUL. */
 static void test_shapes(void)
 {
     /* query and fragment */
@@ -139,6 +142,7 @@ static void test_shapes(void)
     CHECK_STREQ(route(&none_routes, "/users/7"), "/users/{id}");
 }
 
+/* Configured patterns: first match wins verbatim; bad entries and limits. */
 static void test_patterns(void)
 {
     static struct shim_routes r;
@@ -216,6 +220,7 @@ static void test_patterns(void)
     }
 }
 
+/* Output caps: "..." marker, tiny buffers, no split UTF-8 sequence. */
 static void test_truncation(void)
 {
     static char in[1024];
@@ -282,6 +287,7 @@ static void test_truncation(void)
     }
 }
 
+/* main: run every test; exit status 1 on any failure. */
 int main(void)
 {
     guard_init();

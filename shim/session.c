@@ -1,0 +1,196 @@
+/*
+ * session.c - protocol detection and the per-connection session pool.
+ *
+ * A connection's protocol is decided on the first bytes of its first data:
+ * a request method read by a server or written by a client is HTTP; anything
+ * else passes through (bytes still counted). Until the first bytes decide,
+ * up to 8 of them are kept in the fd entry, so a request line that arrives
+ * one byte at a time is still recognised.
+ *
+ * Sessions come from a fixed per-process pool claimed with an atomic bitmap
+ * (lock-free, async-signal-safe). An empty pool drops the connection to
+ * pass-through and counts the event as dropped.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "shim/metrics.h"
+#include "shim/session.h"
+#include "shim/shim.h"
+
+static struct shim_ext *pool;
+static _Atomic uint64_t *used;
+static unsigned pool_n;
+static _Atomic unsigned hint;
+
+int shim_session_init(unsigned max_sessions)
+{
+    size_t words = (max_sessions + 63) / 64;
+    size_t bytes = (size_t)max_sessions * sizeof(struct shim_ext) + words * 8;
+    void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED)
+        return -errno;
+    used = m;
+    pool = (struct shim_ext *)((char *)m + words * 8);
+    pool_n = max_sessions;
+    return 0;
+}
+
+/* ext_alloc: claim a zeroed session, or NULL when the pool is empty */
+static struct shim_ext *ext_alloc(void)
+{
+    unsigned words = (pool_n + 63) / 64;
+    unsigned start = atomic_load_explicit(&hint, memory_order_relaxed) % (words ? words : 1);
+    for (unsigned i = 0; i < words; i++) {
+        unsigned w = (start + i) % words;
+        uint64_t v = atomic_load_explicit(&used[w], memory_order_relaxed);
+        while (~v) {
+            unsigned bit = (unsigned)__builtin_ctzll(~v);
+            if (w * 64 + bit >= pool_n)
+                break;
+            if (atomic_compare_exchange_weak(&used[w], &v, v | (1ull << bit))) {
+                atomic_store_explicit(&hint, w, memory_order_relaxed);
+                struct shim_ext *x = &pool[w * 64 + bit];
+                memset(x, 0, sizeof(*x));
+                return x;
+            }
+        }
+    }
+    return NULL;
+}
+
+static void ext_free(struct shim_ext *x)
+{
+    size_t i = (size_t)(x - pool);
+    if (NEVER(i >= pool_n))
+        return;
+    atomic_fetch_and(&used[i / 64], ~(1ull << (i % 64)));
+}
+
+/* server-side and client-side request directions */
+static int request_dir(const struct shim_fd *e, enum shim_dir dir)
+{
+    return e->kind == FD_SERVER ? dir == DIR_RX : dir == DIR_TX;
+}
+
+/* start: make the session for proto on e; 0, or -ENOMEM (pool empty) */
+static int start(struct shim_fd *e, enum shim_proto proto)
+{
+    struct shim_ext *x = ext_alloc();
+    if (!x) {
+        shim_drop_event();
+        return -ENOMEM;
+    }
+    x->proto = (uint8_t)proto;
+    if (proto == PROTO_HTTP)
+        shim_http_start(e, &x->u.http);
+    struct shim_ext *none = NULL;
+    if (!__atomic_compare_exchange_n(&e->ext, &none, x, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        ext_free(x); /* another thread decided first */
+        return 0;
+    }
+    __atomic_store_n(&e->proto, (uint8_t)proto, __ATOMIC_RELEASE);
+    return 0;
+}
+
+/* decide: look at the first bytes of the connection. Returns the protocol,
+ * or PROTO_UNKNOWN when more bytes are needed. */
+static enum shim_proto decide(struct shim_fd *e, enum shim_dir dir, const uint8_t *b, size_t n)
+{
+    if (!request_dir(e, dir) || (e->kind != FD_SERVER && e->kind != FD_CLIENT && e->kind != FD_INET))
+        return PROTO_NONE; /* the peer speaks first: nothing we parse yet */
+    int h = shim_h1_detect_request(b, n);
+    if (h > 0)
+        return PROTO_HTTP;
+    if (h < 0)
+        return PROTO_UNKNOWN;
+    return PROTO_NONE;
+}
+
+/* feed: hand n bytes of iov (or n unseen bytes) to the session's protocol.
+ * A protocol error or an upgrade ends parsing on this connection. */
+static void feed(struct shim_fd *e, struct shim_ext *x, enum shim_dir dir, const struct iovec *iov, int cnt, long n)
+{
+    static const uint8_t zeros[4096];
+    int rc = 0;
+    if (!iov) { /* sendfile: a body we do not see; its content does not matter */
+        for (long left = n; left > 0 && rc == 0;) {
+            size_t k = left > (long)sizeof(zeros) ? sizeof(zeros) : (size_t)left;
+            rc = shim_http_data(e, &x->u.http, dir, zeros, k);
+            left -= (long)k;
+        }
+    } else {
+        for (int i = 0; i < cnt && n > 0 && rc == 0; i++) {
+            size_t k = iov[i].iov_len < (size_t)n ? iov[i].iov_len : (size_t)n;
+            if (k)
+                rc = shim_http_data(e, &x->u.http, dir, iov[i].iov_base, k);
+            n -= (long)k;
+        }
+    }
+    if (rc < 0) {
+        if (rc == -EPROTO)
+            shim_m_parse_error(PROTO_HTTP);
+        __atomic_store_n(&e->proto, PROTO_NONE, __ATOMIC_RELEASE);
+    }
+}
+
+void shim_session_data(struct shim_fd *e, enum shim_dir dir, const struct iovec *iov, int cnt, long n)
+{
+    uint8_t proto = __atomic_load_n(&e->proto, __ATOMIC_ACQUIRE);
+    if (proto == PROTO_NONE)
+        return;
+    if (proto == PROTO_UNKNOWN) {
+        if (!iov) {
+            e->proto = PROTO_NONE;
+            return;
+        }
+        /* the kept first bytes and the new ones, up to 8 */
+        uint8_t head[8];
+        size_t k = e->nsniff > sizeof(head) ? 0 : e->nsniff;
+        memcpy(head, e->sniff, k);
+        size_t keep = k;
+        for (int i = 0; i < cnt && k < sizeof(head); i++) {
+            size_t take = iov[i].iov_len < sizeof(head) - k ? iov[i].iov_len : sizeof(head) - k;
+            if ((long)(k - keep + take) > n)
+                take = (size_t)n - (k - keep);
+            memcpy(head + k, iov[i].iov_base, take);
+            k += take;
+        }
+        enum shim_proto p = decide(e, dir, head, k);
+        if (p == PROTO_UNKNOWN) {
+            memcpy(e->sniff, head, k);
+            e->nsniff = (uint8_t)k;
+            return;
+        }
+        if (p == PROTO_NONE || start(e, p) != 0) {
+            e->proto = PROTO_NONE;
+            return;
+        }
+        if (keep) { /* the kept bytes first: they are the start of the stream */
+            struct iovec kv = {head, keep};
+            feed(e, e->ext, dir, &kv, 1, (long)keep);
+        }
+        e->nsniff = 0;
+        if (__atomic_load_n(&e->proto, __ATOMIC_ACQUIRE) == PROTO_NONE)
+            return;
+    }
+    struct shim_ext *x = __atomic_load_n(&e->ext, __ATOMIC_ACQUIRE);
+    if (ALWAYS(x != NULL))
+        feed(e, x, dir, iov, cnt, n);
+}
+
+void shim_session_end(struct shim_fd *e, int dir, int err)
+{
+    struct shim_ext *x = __atomic_load_n(&e->ext, __ATOMIC_ACQUIRE);
+    if (!x)
+        return;
+    if (x->proto == PROTO_HTTP && e->proto == PROTO_HTTP)
+        shim_http_end(e, &x->u.http, dir, err);
+    if (dir < 0) {
+        struct shim_ext *mine = x;
+        if (__atomic_compare_exchange_n(&e->ext, &mine, NULL, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            ext_free(x);
+    }
+}
