@@ -44,8 +44,8 @@ struct shim_ext; /* per-connection protocol state, from a fixed pool (session.h)
 
 /* One fd's entry: 64 bytes, one cache line. */
 struct shim_fd {
-    _Atomic uint8_t kind;
-    _Atomic uint8_t connecting; /* non-blocking connect in progress */
+    uint8_t kind;               /* enum shim_fd_kind; read and written with __atomic builtins */
+    uint8_t connecting;         /* non-blocking connect in progress */
     uint8_t active;             /* counted in connections_active by this process */
     uint8_t family;             /* AF_INET, AF_INET6 */
     uint16_t port;              /* peer port (client), local port (server, listening), host order */
