@@ -211,7 +211,7 @@ static int make_listener(void)
 
 void shim_exporter_kick(void)
 {
-    if (SHIM_LIKELY(atomic_load_explicit(&kicked, memory_order_relaxed)))
+    if (SHIM_LIKELY(atomic_load_explicit(&kicked, memory_order_relaxed)) || !shim_active)
         return;
     int expect = 0;
     if (!atomic_compare_exchange_strong(&kicked, &expect, 1))

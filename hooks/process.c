@@ -14,15 +14,20 @@
 static pid_t shim_fork(void)
 {
     need_real();
+    if (!shim_active)
+        return real.fork();
+    int slot = shim_registry_fork_prepare();
     pid_t r = real.fork();
-    if (r == 0 && shim_active) {
-        int saved = errno;
+    int saved = errno;
+    if (r != 0) {
+        shim_registry_fork_parent(slot, r);
+    } else {
         shim_pid = (int)syscall(SYS_getpid);
-        shim_registry_child();
+        shim_registry_fork_child(slot);
         shim_conn_after_fork_child();
         shim_exporter_after_fork_child();
-        errno = saved;
     }
+    errno = saved;
     return r;
 }
 

@@ -73,6 +73,8 @@ static void accepted(int lfd, int r)
 static int shim_accept(int fd, struct sockaddr *sa, socklen_t *len)
 {
     need_real();
+    if (engaged())
+        shim_exporter_kick(); /* before: a daemon child may block here for long */
     int r = real.accept(fd, sa, len);
     if (r >= 0 && shim_active)
         accepted(fd, r);
@@ -82,6 +84,8 @@ static int shim_accept(int fd, struct sockaddr *sa, socklen_t *len)
 static int shim_accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 {
     need_real();
+    if (engaged())
+        shim_exporter_kick(); /* before: a daemon child may block here for long */
     int r = real.accept4(fd, sa, len, flags);
     if (r >= 0 && shim_active)
         accepted(fd, r);

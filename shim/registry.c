@@ -62,8 +62,10 @@ struct shim_family {
     struct shim_series *_Atomic slots[];
 };
 
+#define SLOT_RESERVED (-2) /* taken for a child being forked */
+
 struct proc_slot {
-    _Atomic int pid; /* 0 free, -1 being reclaimed */
+    _Atomic int pid; /* 0 free, -1 being reclaimed, SLOT_RESERVED, or a pid */
 };
 
 struct reg_header {
@@ -214,6 +216,37 @@ void shim_registry_child(void)
         my_slot = proc_register(shim_pid);
 }
 
+/* A slot taken for a child about to be forked: counted as alive from before
+ * fork returns, so a parent exiting at once does not think itself the last
+ * process of the tree while its child has not run yet. */
+int shim_registry_fork_prepare(void)
+{
+    return reg ? proc_register(SLOT_RESERVED) : -1;
+}
+
+void shim_registry_fork_parent(int slot, int child)
+{
+    if (slot < 0)
+        return;
+    if (child > 0) {
+        int expect = SLOT_RESERVED;
+        atomic_compare_exchange_strong(&reg->procs[slot].pid, &expect, child);
+    } else {
+        slot_release(slot, SLOT_RESERVED);
+    }
+}
+
+void shim_registry_fork_child(int slot)
+{
+    if (slot < 0) {
+        shim_registry_child();
+        return;
+    }
+    int expect = SLOT_RESERVED;
+    atomic_compare_exchange_strong(&reg->procs[slot].pid, &expect, shim_pid);
+    my_slot = slot;
+}
+
 int shim_registry_exit(void)
 {
     if (!reg)
@@ -227,7 +260,7 @@ int shim_registry_exit(void)
         last = 1;
         for (int i = 0; i < SHIM_MAX_PROCS && last; i++) {
             int p = atomic_load(&reg->procs[i].pid);
-            if (p > 0 && !proc_dead(p))
+            if (p == SLOT_RESERVED || (p > 0 && !proc_dead(p)))
                 last = 0;
         }
     }

@@ -72,6 +72,14 @@ int shim_registry_init(size_t bytes, unsigned series_cap);
 /* shim_registry_child: call in a forked child: registers its process slot. */
 void shim_registry_child(void);
 
+/* fork: a slot for the child is taken before the real fork
+ * (shim_registry_fork_prepare, -1 if none), then given the child's pid in
+ * the parent (or freed when fork failed: child <= 0) and adopted by the
+ * child. */
+int shim_registry_fork_prepare(void);
+void shim_registry_fork_parent(int slot, int child);
+void shim_registry_fork_child(int slot);
+
 /* shim_registry_exit: the process is exiting normally: releases its process
  * slot (its per-process gauges leave with it). Returns 1 when it was the last
  * live process of the tree, else 0. */

@@ -1063,7 +1063,8 @@ static int parse_scalar(struct parser *p, uint32_t parent, uint32_t key, uint32_
     } else if (n == 5 && memcmp(t, "false", 5) == 0) {
         v.type = SHIM_TOML_BOOL;
         v.v.b = 0;
-    } else if ((n >= 5 && is_digit(t[0]) && t[4] == '-') || (n >= 3 && is_digit(t[0]) && t[2] == ':')) {
+    } else if ((n >= 5 && is_digit(t[0]) && is_digit(t[1]) && is_digit(t[2]) && is_digit(t[3]) && t[4] == '-') ||
+               (n >= 3 && is_digit(t[0]) && is_digit(t[1]) && t[2] == ':')) {
         rc = parse_datetime(p, t, n, start, &v);
         if (rc)
             return rc;
@@ -1160,10 +1161,10 @@ static int parse_inline_table(struct parser *p, uint32_t t)
         if (p->pos >= p->len)
             return fail(p, start, "unterminated inline table");
         if (p->s[p->pos] == ',') {
-            p->pos++;
+            size_t comma = p->pos++;
             skip_ws(p);
             if (peek(p, 0) == '}')
-                return fail(p, p->pos - 1, "trailing comma in an inline table");
+                return fail(p, comma, "trailing comma in an inline table");
             continue;
         }
         if (p->s[p->pos] == '}') {

@@ -1,0 +1,848 @@
+/*
+ * test_postgres.c - unit tests of the incremental PostgreSQL protocol parser
+ * (shim/proto/postgres.c) and of the SQL keyword classifier
+ * (shim/proto/sqlop.c).
+ *
+ * The sessions below are real byte streams captured from PostgreSQL 15
+ * through a recording TCP proxy: psql (SSLRequest refused, SCRAM login,
+ * simple queries with several statements, an error, COPY FROM STDIN, an
+ * empty query), pgbench -M extended and -M prepared, and a raw-protocol
+ * python script (an error in the middle of an extended batch, named
+ * statement and portal with a row limit, pipelined batches, a Parse error,
+ * NOTICE and NOTIFY). Each segment is what one read of the proxy got, in
+ * order, so the tests know which frontend bytes were sent before which
+ * backend bytes: the backend parser is told about a frontend event
+ * (shim_pg_expect) at the backend offset where the request was sent.
+ *
+ * Every stream is fed whole, one byte at a time, split in two at every
+ * byte position and in pseudo-random chunks; all runs must give the same
+ * trace (events, fields, stream offsets), and the whole run must render to
+ * the expected summary. Every chunk handed to the parser is copied so that
+ * it ends right at a PROT_NONE page: reading past it crashes the test.
+ */
+#include "shim/proto/postgres.h"
+#include "shim/proto/sqlop.h"
+
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "unit.h"
+
+/* ---------------------------------------------------------------- guard */
+
+#define AREA (64 * 1024)
+static uint8_t *guard_end; /* first byte of the PROT_NONE page */
+
+/* guard_init: map AREA bytes followed by an inaccessible page. */
+static void guard_init(void)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    uint8_t *base = mmap(NULL, AREA + pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED || mprotect(base + AREA, pg, PROT_NONE) != 0) {
+        perror("mmap/mprotect");
+        exit(2);
+    }
+    guard_end = base + AREA;
+}
+
+/* at_guard: copy src[0..n) so that it ends at the guard page; returns the copy. */
+static const uint8_t *at_guard(const uint8_t *src, size_t n)
+{
+    if (n > AREA) {
+        fprintf(stderr, "input too big for the guard area\n");
+        exit(2);
+    }
+    memcpy(guard_end - n, src, n);
+    return guard_end - n;
+}
+
+/* ---------------------------------------------------------------- captures */
+
+/* One read of the recording proxy: '>' client->server, '<' server->client. */
+struct seg {
+    char dir;
+    uint32_t len;
+    const char *b;
+};
+
+static const struct seg pg_psql[] = {
+    {'>', 8, "\000\000\000\010\004\322\026/"
+    },
+    {'<', 1, "N"
+    },
+    {'>', 58, "\000\000\000:\000\003\000\000user\000app\000database\000postgres\000application_name\000ps"
+              "ql\000\000"
+    },
+    {'<', 24, "R\000\000\000\027\000\000\000\012SCRAM-SHA-256\000\000"
+    },
+    {'>', 55, "p\000\000\0006SCRAM-SHA-256\000\000\000\000 n,,n=,r=Kg+8SWrs447cfwsNoYY0Dc6i"
+    },
+    {'<', 93, "R\000\000\000\134\000\000\000\013r=Kg+8SWrs447cfwsNoYY0Dc6ix0VR/gbKo6O75MkSi95w9JS7,s=urIm"
+              "a+RHxk0I4kwX0OGofw==,i=4096"
+    },
+    {'>', 109, "p\000\000\000lc=biws,r=Kg+8SWrs447cfwsNoYY0Dc6ix0VR/gbKo6O75MkSi95w9JS7,p=Vhce3uj+v4wfj1/7"
+              "tn93mi7b5ulD/BCx1HmfnYbWrTA="
+    },
+    {'<', 464, "R\000\000\0006\000\000\000\014v=bod/RoVW9pbwboXSeCjjAIKmXt4lKFBgxs7MhmeTMXY=R\000\000\000\010"
+              "\000\000\000\000S\000\000\000\032application_name\000psql\000S\000\000\000\031client_encod"
+              "ing\000UTF8\000S\000\000\000\027DateStyle\000ISO, MDY\000S\000\000\000&default_transaction"
+              "_read_only\000off\000S\000\000\000\027in_hot_standby\000off\000S\000\000\000\031integer_da"
+              "tetimes\000on\000S\000\000\000\033IntervalStyle\000postgres\000S\000\000\000\024is_superus"
+              "er\000on\000S\000\000\000\031server_encoding\000UTF8\000S\000\000\0002server_version\00015"
+              ".18 (Debian 15.18-0+deb12u1)\000S\000\000\000\036session_authorization\000app\000S\000\000"
+              "\000#standard_conforming_strings\000on\000S\000\000\000\025TimeZone\000Etc/UTC\000K\000\000"
+              "\000\014\000\000I4k\015\364\011Z\000\000\000\005I"
+    },
+    {'>', 19, "Q\000\000\000\022SELECT 1 AS x\000"
+    },
+    {'<', 59, "T\000\000\000\032\000\001x\000\000\000\000\000\000\000\000\000\000\027\000\004\377\377\377"
+              "\377\000\000D\000\000\000\013\000\001\000\000\000\0011C\000\000\000\015SELECT 1\000Z\000\000"
+              "\000\005I"
+    },
+    {'>', 74, "Q\000\000\000IBEGIN; INSERT INTO t VALUES (1,'a'); SELECT * FROM t LIMIT 2; COMMIT\000"
+    },
+    {'<', 123, "C\000\000\000\012BEGIN\000C\000\000\000\017INSERT 0 1\000T\000\000\000.\000\002a\000\000\000"
+              "@\001\000\001\000\000\000\027\000\004\377\377\377\377\000\000b\000\000\000@\001\000\002\000"
+              "\000\000\031\377\377\377\377\377\377\000\000D\000\000\000\020\000\002\000\000\000\0011\000"
+              "\000\000\001aC\000\000\000\015SELECT 1\000C\000\000\000\013COMMIT\000Z\000\000\000\005I"
+    },
+    {'>', 16, "Q\000\000\000\017select 1/0\000"
+    },
+    {'<', 66, "E\000\000\000ASERROR\000VERROR\000C22012\000Mdivision by zero\000Fint.c\000L869\000Rint4di"
+              "v\000\000"
+    },
+    {'<', 6, "Z\000\000\000\005I"
+    },
+    {'>', 23, "Q\000\000\000\026COPY t FROM STDIN\000"
+    },
+    {'<', 12, "G\000\000\000\013\000\000\002\000\000\000\000"
+    },
+    {'>', 22, "d\000\000\000\0201\011one\0122\011two\012c\000\000\000\004"
+    },
+    {'<', 18, "C\000\000\000\013COPY 2\000Z\000\000\000\005I"
+    },
+    {'>', 7, "Q\000\000\000\006;\000"
+    },
+    {'<', 11, "I\000\000\000\004Z\000\000\000\005I"
+    },
+    {'>', 5, "X\000\000\000\004"
+    },
+};
+static const struct seg pg_bench_ext[] = {
+    {'>', 8, "\000\000\000\010\004\322\026/"
+    },
+    {'<', 1, "N"
+    },
+    {'>', 61, "\000\000\000=\000\003\000\000user\000app\000database\000postgres\000application_name\000pg"
+              "bench\000\000"
+    },
+    {'<', 24, "R\000\000\000\027\000\000\000\012SCRAM-SHA-256\000\000"
+    },
+    {'>', 55, "p\000\000\0006SCRAM-SHA-256\000\000\000\000 n,,n=,r=1fwMKnNVXmyl9u5nCxsVR30Y"
+    },
+    {'<', 93, "R\000\000\000\134\000\000\000\013r=1fwMKnNVXmyl9u5nCxsVR30YYR2Bdr2+znD05a1ZRycbdFnm,s=urIm"
+              "a+RHxk0I4kwX0OGofw==,i=4096"
+    },
+    {'>', 109, "p\000\000\000lc=biws,r=1fwMKnNVXmyl9u5nCxsVR30YYR2Bdr2+znD05a1ZRycbdFnm,p=Btlq73fsh2R0+Lcg"
+              "uCzerpQS2585ZwG4EGFdM3mYlt0="
+    },
+    {'<', 467, "R\000\000\0006\000\000\000\014v=LLHXQ+PeXw3GsaUyJYbU+kMj4k69GedTf/A1RNbNFg4=R\000\000\000\010"
+              "\000\000\000\000S\000\000\000\035application_name\000pgbench\000S\000\000\000\031client_en"
+              "coding\000UTF8\000S\000\000\000\027DateStyle\000ISO, MDY\000S\000\000\000&default_transact"
+              "ion_read_only\000off\000S\000\000\000\027in_hot_standby\000off\000S\000\000\000\031integer"
+              "_datetimes\000on\000S\000\000\000\033IntervalStyle\000postgres\000S\000\000\000\024is_supe"
+              "ruser\000on\000S\000\000\000\031server_encoding\000UTF8\000S\000\000\0002server_version\000"
+              "15.18 (Debian 15.18-0+deb12u1)\000S\000\000\000\036session_authorization\000app\000S\000\000"
+              "\000#standard_conforming_strings\000on\000S\000\000\000\025TimeZone\000Etc/UTC\000K\000\000"
+              "\000\014\000\000I:\361\202^\267Z\000\000\000\005I"
+    },
+    {'>', 52, "P\000\000\000\016\000BEGIN;\000\000\000B\000\000\000\016\000\000\000\000\000\000\000\001\000"
+              "\000D\000\000\000\006P\000E\000\000\000\011\000\000\000\000\000S\000\000\000\004"
+    },
+    {'<', 32, "1\000\000\000\0042\000\000\000\004n\000\000\000\004C\000\000\000\012BEGIN\000Z\000\000\000"
+              "\005T"
+    },
+    {'>', 131, "P\000\000\000L\000UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2;\000"
+              "\000\000B\000\000\000\037\000\000\000\000\000\002\000\000\000\0043062\000\000\000\00516938"
+              "\000\001\000\000D\000\000\000\006P\000E\000\000\000\011\000\000\000\000\000S\000\000\000\004"
+    },
+    {'<', 35, "1\000\000\000\0042\000\000\000\004n\000\000\000\004C\000\000\000\015UPDATE 1\000Z\000\000\000"
+              "\005T"
+    },
+    {'>', 108, "P\000\000\000=\000SELECT abalance FROM pgbench_accounts WHERE aid = $1;\000\000\000B\000\000"
+              "\000\027\000\000\000\000\000\001\000\000\000\00516938\000\001\000\000D\000\000\000\006P\000"
+              "E\000\000\000\011\000\000\000\000\000S\000\000\000\004"
+    },
+    {'<', 79, "1\000\000\000\0042\000\000\000\004T\000\000\000!\000\001abalance\000\000\000@\014\000\003\000"
+              "\000\000\027\000\004\377\377\377\377\000\000D\000\000\000\016\000\001\000\000\000\0043062C"
+              "\000\000\000\015SELECT 1\000Z\000\000\000\005T"
+    },
+    {'>', 126, "P\000\000\000K\000UPDATE pgbench_tellers SET tbalance = tbalance + $1 WHERE tid = $2;\000\000"
+              "\000B\000\000\000\033\000\000\000\000\000\002\000\000\000\0043062\000\000\000\0016\000\001"
+              "\000\000D\000\000\000\006P\000E\000\000\000\011\000\000\000\000\000S\000\000\000\004"
+    },
+    {'<', 35, "1\000\000\000\0042\000\000\000\004n\000\000\000\004C\000\000\000\015UPDATE 1\000Z\000\000\000"
+              "\005T"
+    },
+    {'>', 127, "P\000\000\000L\000UPDATE pgbench_branches SET bbalance = bbalance + $1 WHERE bid = $2;\000"
+              "\000\000B\000\000\000\033\000\000\000\000\000\002\000\000\000\0043062\000\000\000\0011\000"
+              "\001\000\000D\000\000\000\006P\000E\000\000\000\011\000\000\000\000\000S\000\000\000\004"
+    },
+    {'<', 35, "1\000\000\000\0042\000\000\000\004n\000\000\000\004C\000\000\000\015UPDATE 1\000Z\000\000\000"
+              "\005T"
+    },
+    {'>', 174, "P\000\000\000m\000INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES ($1, $2"
+              ", $3, $4, CURRENT_TIMESTAMP);\000\000\000B\000\000\000)\000\000\000\000\000\004\000\000\000"
+              "\0016\000\000\000\0011\000\000\000\00516938\000\000\000\0043062\000\001\000\000D\000\000\000"
+              "\006P\000E\000\000\000\011\000\000\000\000\000S\000\000\000\004"
+    },
+    {'<', 37, "1\000\000\000\0042\000\000\000\004n\000\000\000\004C\000\000\000\017INSERT 0 1\000Z\000\000"
+              "\000\005T"
+    },
+    {'>', 50, "P\000\000\000\014\000END;\000\000\000B\000\000\000\016\000\000\000\000\000\000\000\001\000"
+              "\000D\000\000\000\006P\000E\000\000\000\011\000\000\000\000\000S\000\000\000\004"
+    },
+    {'<', 33, "1\000\000\000\0042\000\000\000\004n\000\000\000\004C\000\000\000\013COMMIT\000Z\000\000\000"
+              "\005I"
+    },
+    {'>', 52, "P\000\000\000\016\000BEGIN;\000\000\000B\000\000\000\016\000\000\000\000\000\000\000\001\000"
+              "\000D\000\000\000\006P\000E\000\000\000\011\000\000\000\000\000S\000\000\000\004"
+    },
+    {'<', 32, "1\000\000\000\0042\000\000\000\004n\000\000\000\004C\000\000\000\012BEGIN\000Z\000\000\000"
+              "\005T"
+    },
+    {'>', 131, "P\000\000\000L\000UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2;\000"
+              "\000\000B\000\000\000\037\000\000\000\000\000\002\000\000\000\004-326\000\000\000\00592729"
+              "\000\001\000\000D\000\000\000\006P\000E\000\000\000\011\000\000\000\000\000S\000\000\000\004"
+    },
+    {'<', 35, "1\000\000\000\0042\000\000\000\004n\000\000\000\004C\000\000\000\015UPDATE 1\000Z\000\000\000"
+              "\005T"
+    },
+    {'>', 108, "P\000\000\000=\000SELECT abalance FROM pgbench_accounts WHERE aid = $1;\000\000\000B\000\000"
+              "\000\027\000\000\000\000\000\001\000\000\000\00592729\000\001\000\000D\000\000\000\006P\000"
+              "E\000\000\000\011\000\000\000\000\000S\000\000\000\004"
+    },
+    {'<', 79, "1\000\000\000\0042\000\000\000\004T\000\000\000!\000\001abalance\000\000\000@\014\000\003\000"
+              "\000\000\027\000\004\377\377\377\377\000\000D\000\000\000\016\000\001\000\000\000\004-326C"
+              "\000\000\000\015SELECT 1\000Z\000\000\000\005T"
+    },
+    {'>', 126, "P\000\000\000K\000UPDATE pgbench_tellers SET tbalance = tbalance + $1 WHERE tid = $2;\000\000"
+              "\000B\000\000\000\033\000\000\000\000\000\002\000\000\000\004-326\000\000\000\0018\000\001"
+              "\000\000D\000\000\000\006P\000E\000\000\000\011\000\000\000\000\000S\000\000\000\004"
+    },
+    {'<', 35, "1\000\000\000\0042\000\000\000\004n\000\000\000\004C\000\000\000\015UPDATE 1\000Z\000\000\000"
+              "\005T"
+    },
+    {'>', 127, "P\000\000\000L\000UPDATE pgbench_branches SET bbalance = bbalance + $1 WHERE bid = $2;\000"
+              "\000\000B\000\000\000\033\000\000\000\000\000\002\000\000\000\004-326\000\000\000\0011\000"
+              "\001\000\000D\000\000\000\006P\000E\000\000\000\011\000\000\000\000\000S\000\000\000\004"
+    },
+    {'<', 35, "1\000\000\000\0042\000\000\000\004n\000\000\000\004C\000\000\000\015UPDATE 1\000Z\000\000\000"
+              "\005T"
+    },
+    {'>', 174, "P\000\000\000m\000INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES ($1, $2"
+              ", $3, $4, CURRENT_TIMESTAMP);\000\000\000B\000\000\000)\000\000\000\000\000\004\000\000\000"
+              "\0018\000\000\000\0011\000\000\000\00592729\000\000\000\004-326\000\001\000\000D\000\000\000"
+              "\006P\000E\000\000\000\011\000\000\000\000\000S\000\000\000\004"
+    },
+    {'<', 37, "1\000\000\000\0042\000\000\000\004n\000\000\000\004C\000\000\000\017INSERT 0 1\000Z\000\000"
+              "\000\005T"
+    },
+    {'>', 50, "P\000\000\000\014\000END;\000\000\000B\000\000\000\016\000\000\000\000\000\000\000\001\000"
+              "\000D\000\000\000\006P\000E\000\000\000\011\000\000\000\000\000S\000\000\000\004"
+    },
+    {'<', 33, "1\000\000\000\0042\000\000\000\004n\000\000\000\004C\000\000\000\013COMMIT\000Z\000\000\000"
+              "\005I"
+    },
+    {'>', 5, "X\000\000\000\004"
+    },
+};
+static const struct seg pg_bench_prep[] = {
+    {'>', 8, "\000\000\000\010\004\322\026/"
+    },
+    {'<', 1, "N"
+    },
+    {'>', 61, "\000\000\000=\000\003\000\000user\000app\000database\000postgres\000application_name\000pg"
+              "bench\000\000"
+    },
+    {'<', 24, "R\000\000\000\027\000\000\000\012SCRAM-SHA-256\000\000"
+    },
+    {'>', 55, "p\000\000\0006SCRAM-SHA-256\000\000\000\000 n,,n=,r=G7nfMtwjCz6Q5tlscocaH8ig"
+    },
+    {'<', 93, "R\000\000\000\134\000\000\000\013r=G7nfMtwjCz6Q5tlscocaH8igJ85stOAPfhgTY10B2TOOKd6Z,s=urIm"
+              "a+RHxk0I4kwX0OGofw==,i=4096"
+    },
+    {'>', 109, "p\000\000\000lc=biws,r=G7nfMtwjCz6Q5tlscocaH8igJ85stOAPfhgTY10B2TOOKd6Z,p=Lh6G9NRP2GkfIcR6"
+              "IgiAuBeB8FL7llQuCkdaN9tL+VM="
+    },
+    {'<', 467, "R\000\000\0006\000\000\000\014v=00AIIQUEtWi/zxAdyyJLSa5QRkfelWltLQwjNtRGqvo=R\000\000\000\010"
+              "\000\000\000\000S\000\000\000\035application_name\000pgbench\000S\000\000\000\031client_en"
+              "coding\000UTF8\000S\000\000\000\027DateStyle\000ISO, MDY\000S\000\000\000&default_transact"
+              "ion_read_only\000off\000S\000\000\000\027in_hot_standby\000off\000S\000\000\000\031integer"
+              "_datetimes\000on\000S\000\000\000\033IntervalStyle\000postgres\000S\000\000\000\024is_supe"
+              "ruser\000on\000S\000\000\000\031server_encoding\000UTF8\000S\000\000\0002server_version\000"
+              "15.18 (Debian 15.18-0+deb12u1)\000S\000\000\000\036session_authorization\000app\000S\000\000"
+              "\000#standard_conforming_strings\000on\000S\000\000\000\025TimeZone\000Etc/UTC\000K\000\000"
+              "\000\014\000\000I@\000\003z\264Z\000\000\000\005I"
+    },
+    {'>', 23, "P\000\000\000\021P_0\000BEGIN;\000\000\000S\000\000\000\004"
+    },
+    {'<', 11, "1\000\000\000\004Z\000\000\000\005I"
+    },
+    {'>', 40, "B\000\000\000\021\000P_0\000\000\000\000\000\000\001\000\000D\000\000\000\006P\000E\000\000"
+              "\000\011\000\000\000\000\000S\000\000\000\004"
+    },
+    {'<', 27, "2\000\000\000\004n\000\000\000\004C\000\000\000\012BEGIN\000Z\000\000\000\005T"
+    },
+    {'>', 85, "P\000\000\000OP_1\000UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2;\000"
+              "\000\000S\000\000\000\004"
+    },
+    {'<', 11, "1\000\000\000\004Z\000\000\000\005T"
+    },
+    {'>', 56, "B\000\000\000!\000P_1\000\000\000\000\002\000\000\000\0043528\000\000\000\0047178\000\001\000"
+              "\000D\000\000\000\006P\000E\000\000\000\011\000\000\000\000\000S\000\000\000\004"
+    },
+    {'<', 30, "2\000\000\000\004n\000\000\000\004C\000\000\000\015UPDATE 1\000Z\000\000\000\005T"
+    },
+    {'>', 70, "P\000\000\000@P_2\000SELECT abalance FROM pgbench_accounts WHERE aid = $1;\000\000\000S\000"
+              "\000\000\004"
+    },
+    {'<', 11, "1\000\000\000\004Z\000\000\000\005T"
+    },
+    {'>', 48, "B\000\000\000\031\000P_2\000\000\000\000\001\000\000\000\0047178\000\001\000\000D\000\000\000"
+              "\006P\000E\000\000\000\011\000\000\000\000\000S\000\000\000\004"
+    },
+    {'<', 74, "2\000\000\000\004T\000\000\000!\000\001abalance\000\000\000@\014\000\003\000\000\000\027\000"
+              "\004\377\377\377\377\000\000D\000\000\000\016\000\001\000\000\000\0043528C\000\000\000\015"
+              "SELECT 1\000Z\000\000\000\005T"
+    },
+    {'>', 84, "P\000\000\000NP_3\000UPDATE pgbench_tellers SET tbalance = tbalance + $1 WHERE tid = $2;\000"
+              "\000\000S\000\000\000\004"
+    },
+    {'<', 11, "1\000\000\000\004Z\000\000\000\005T"
+    },
+    {'>', 53, "B\000\000\000\036\000P_3\000\000\000\000\002\000\000\000\0043528\000\000\000\0014\000\001\000"
+              "\000D\000\000\000\006P\000E\000\000\000\011\000\000\000\000\000S\000\000\000\004"
+    },
+    {'<', 30, "2\000\000\000\004n\000\000\000\004C\000\000\000\015UPDATE 1\000Z\000\000\000\005T"
+    },
+    {'>', 85, "P\000\000\000OP_4\000UPDATE pgbench_branches SET bbalance = bbalance + $1 WHERE bid = $2;\000"
+              "\000\000S\000\000\000\004"
+    },
+    {'<', 11, "1\000\000\000\004Z\000\000\000\005T"
+    },
+    {'>', 53, "B\000\000\000\036\000P_4\000\000\000\000\002\000\000\000\0043528\000\000\000\0011\000\001\000"
+              "\000D\000\000\000\006P\000E\000\000\000\011\000\000\000\000\000S\000\000\000\004"
+    },
+    {'<', 30, "2\000\000\000\004n\000\000\000\004C\000\000\000\015UPDATE 1\000Z\000\000\000\005T"
+    },
+    {'>', 118, "P\000\000\000pP_5\000INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES ($1,"
+              " $2, $3, $4, CURRENT_TIMESTAMP);\000\000\000S\000\000\000\004"
+    },
+    {'<', 11, "1\000\000\000\004Z\000\000\000\005T"
+    },
+    {'>', 66, "B\000\000\000+\000P_5\000\000\000\000\004\000\000\000\0014\000\000\000\0011\000\000\000\004"
+              "7178\000\000\000\0043528\000\001\000\000D\000\000\000\006P\000E\000\000\000\011\000\000\000"
+              "\000\000S\000\000\000\004"
+    },
+    {'<', 32, "2\000\000\000\004n\000\000\000\004C\000\000\000\017INSERT 0 1\000Z\000\000\000\005T"
+    },
+    {'>', 21, "P\000\000\000\017P_6\000END;\000\000\000S\000\000\000\004"
+    },
+    {'<', 11, "1\000\000\000\004Z\000\000\000\005T"
+    },
+    {'>', 40, "B\000\000\000\021\000P_6\000\000\000\000\000\000\001\000\000D\000\000\000\006P\000E\000\000"
+              "\000\011\000\000\000\000\000S\000\000\000\004"
+    },
+    {'<', 28, "2\000\000\000\004n\000\000\000\004C\000\000\000\013COMMIT\000Z\000\000\000\005I"
+    },
+    {'>', 40, "B\000\000\000\021\000P_0\000\000\000\000\000\000\001\000\000D\000\000\000\006P\000E\000\000"
+              "\000\011\000\000\000\000\000S\000\000\000\004"
+    },
+    {'<', 27, "2\000\000\000\004n\000\000\000\004C\000\000\000\012BEGIN\000Z\000\000\000\005T"
+    },
+    {'>', 56, "B\000\000\000!\000P_1\000\000\000\000\002\000\000\000\003165\000\000\000\00554126\000\001\000"
+              "\000D\000\000\000\006P\000E\000\000\000\011\000\000\000\000\000S\000\000\000\004"
+    },
+    {'<', 30, "2\000\000\000\004n\000\000\000\004C\000\000\000\015UPDATE 1\000Z\000\000\000\005T"
+    },
+    {'>', 49, "B\000\000\000\032\000P_2\000\000\000\000\001\000\000\000\00554126\000\001\000\000D\000\000"
+              "\000\006P\000E\000\000\000\011\000\000\000\000\000S\000\000\000\004"
+    },
+    {'<', 73, "2\000\000\000\004T\000\000\000!\000\001abalance\000\000\000@\014\000\003\000\000\000\027\000"
+              "\004\377\377\377\377\000\000D\000\000\000\015\000\001\000\000\000\003165C\000\000\000\015S"
+              "ELECT 1\000Z\000\000\000\005T"
+    },
+    {'>', 52, "B\000\000\000\035\000P_3\000\000\000\000\002\000\000\000\003165\000\000\000\0019\000\001\000"
+              "\000D\000\000\000\006P\000E\000\000\000\011\000\000\000\000\000S\000\000\000\004"
+    },
+    {'<', 30, "2\000\000\000\004n\000\000\000\004C\000\000\000\015UPDATE 1\000Z\000\000\000\005T"
+    },
+    {'>', 52, "B\000\000\000\035\000P_4\000\000\000\000\002\000\000\000\003165\000\000\000\0011\000\001\000"
+              "\000D\000\000\000\006P\000E\000\000\000\011\000\000\000\000\000S\000\000\000\004"
+    },
+    {'<', 30, "2\000\000\000\004n\000\000\000\004C\000\000\000\015UPDATE 1\000Z\000\000\000\005T"
+    },
+    {'>', 66, "B\000\000\000+\000P_5\000\000\000\000\004\000\000\000\0019\000\000\000\0011\000\000\000\005"
+              "54126\000\000\000\003165\000\001\000\000D\000\000\000\006P\000E\000\000\000\011\000\000\000"
+              "\000\000S\000\000\000\004"
+    },
+    {'<', 32, "2\000\000\000\004n\000\000\000\004C\000\000\000\017INSERT 0 1\000Z\000\000\000\005T"
+    },
+    {'>', 40, "B\000\000\000\021\000P_6\000\000\000\000\000\000\001\000\000D\000\000\000\006P\000E\000\000"
+              "\000\011\000\000\000\000\000S\000\000\000\004"
+    },
+    {'<', 28, "2\000\000\000\004n\000\000\000\004C\000\000\000\013COMMIT\000Z\000\000\000\005I"
+    },
+    {'>', 5, "X\000\000\000\004"
+    },
+};
+static const struct seg pg_raw[] = {
+    {'>', 41, "\000\000\000)\000\003\000\000user\000postgres\000database\000postgres\000\000"
+    },
+    {'<', 410, "R\000\000\000\010\000\000\000\000S\000\000\000\026application_name\000\000S\000\000\000\031"
+              "client_encoding\000UTF8\000S\000\000\000\027DateStyle\000ISO, MDY\000S\000\000\000&default"
+              "_transaction_read_only\000off\000S\000\000\000\027in_hot_standby\000off\000S\000\000\000\031"
+              "integer_datetimes\000on\000S\000\000\000\033IntervalStyle\000postgres\000S\000\000\000\024"
+              "is_superuser\000on\000S\000\000\000\031server_encoding\000UTF8\000S\000\000\0002server_ver"
+              "sion\00015.18 (Debian 15.18-0+deb12u1)\000S\000\000\000#session_authorization\000postgres\000"
+              "S\000\000\000#standard_conforming_strings\000on\000S\000\000\000\025TimeZone\000Etc/UTC\000"
+              "K\000\000\000\014\000\000JE\037\373\271\372Z\000\000\000\005I"
+    },
+    {'>', 150, "P\000\000\000\020\000SELECT 1\000\000\000B\000\000\000\014\000\000\000\000\000\000\000\000"
+              "D\000\000\000\006P\000E\000\000\000\011\000\000\000\000\000P\000\000\000\022\000select 1/0"
+              "\000\000\000B\000\000\000\014\000\000\000\000\000\000\000\000E\000\000\000\011\000\000\000"
+              "\000\000P\000\000\000 \000INSERT INTO t VALUES (2)\000\000\000B\000\000\000\014\000\000\000"
+              "\000\000\000\000\000E\000\000\000\011\000\000\000\000\000S\000\000\000\004"
+    },
+    {'<', 147, "1\000\000\000\0042\000\000\000\004T\000\000\000!\000\001\077column\077\000\000\000\000\000"
+              "\000\000\000\000\000\027\000\004\377\377\377\377\000\000D\000\000\000\013\000\001\000\000\000"
+              "\0011C\000\000\000\015SELECT 1\0001\000\000\000\004E\000\000\000ASERROR\000VERROR\000C2201"
+              "2\000Mdivision by zero\000Fint.c\000L869\000Rint4div\000\000Z\000\000\000\005I"
+    },
+    {'>', 243, "P\000\000\0007s1\000  /* hi */ SELECT * FROM generate_series(1,5)\000\000\000B\000\000\000"
+              "\020c1\000s1\000\000\000\000\000\000\000E\000\000\000\013c1\000\000\000\000\002E\000\000\000"
+              "\013c1\000\000\000\000\000C\000\000\000\010Pc1\000C\000\000\000\010Ss1\000P\000\000\000\010"
+              "\000\000\000\000B\000\000\000\014\000\000\000\000\000\000\000\000E\000\000\000\011\000\000"
+              "\000\000\000S\000\000\000\004P\000\000\000\022bad\000SELEC 1\000\000\000S\000\000\000\004P"
+              "\000\000\000&\000UPDATE t SET a = 3 WHERE false\000\000\000B\000\000\000\014\000\000\000\000"
+              "\000\000\000\000E\000\000\000\011\000\000\000\000\000S\000\000\000\004"
+    },
+    {'<', 250, "1\000\000\000\0042\000\000\000\004D\000\000\000\013\000\001\000\000\000\0011D\000\000\000\013"
+              "\000\001\000\000\000\0012s\000\000\000\004D\000\000\000\013\000\001\000\000\000\0013D\000\000"
+              "\000\013\000\001\000\000\000\0014D\000\000\000\013\000\001\000\000\000\0015C\000\000\000\015"
+              "SELECT 3\0003\000\000\000\0043\000\000\000\0041\000\000\000\0042\000\000\000\004I\000\000\000"
+              "\004Z\000\000\000\005IE\000\000\000]SERROR\000VERROR\000C42601\000Msyntax error at or near"
+              " \042SELEC\042\000P1\000Fscan.l\000L1188\000Rscanner_yyerror\000\000Z\000\000\000\005I1\000"
+              "\000\000\0042\000\000\000\004C\000\000\000\015UPDATE 0\000Z\000\000\000\005I"
+    },
+    {'>', 76, "Q\000\000\000KDO $$BEGIN RAISE NOTICE 'hello'; END$$; SELECT 1; SELECT 1/0; SELECT 2\000"
+    },
+    {'<', 123, "N\000\000\000zSNOTICE\000VNOTICE\000C00000\000Mhello\000WPL/pgSQL function inline_code_blo"
+              "ck line 1 at RAISE\000Fpl_exec.c\000L3891\000Rexec_stmt_raise\000\000"
+    },
+    {'<', 140, "C\000\000\000\007DO\000T\000\000\000!\000\001\077column\077\000\000\000\000\000\000\000\000"
+              "\000\000\027\000\004\377\377\377\377\000\000D\000\000\000\013\000\001\000\000\000\0011C\000"
+              "\000\000\015SELECT 1\000E\000\000\000ASERROR\000VERROR\000C22012\000Mdivision by zero\000F"
+              "int.c\000L869\000Rint4div\000\000Z\000\000\000\005I"
+    },
+    {'>', 37, "Q\000\000\000$LISTEN ch; NOTIFY ch, 'payload'\000"
+    },
+    {'<', 50, "C\000\000\000\013LISTEN\000C\000\000\000\013NOTIFY\000A\000\000\000\023\000\000JEch\000pay"
+              "load\000Z\000\000\000\005I"
+    },
+    {'>', 5, "X\000\000\000\004"
+    },
+};
+#define WANT_PSQL_FE ""
+#define WANT_PSQL_BE ""
+#define WANT_EXT_FE ""
+#define WANT_EXT_BE ""
+#define WANT_PREP_FE ""
+#define WANT_PREP_BE ""
+#define WANT_RAW_FE ""
+#define WANT_RAW_BE ""
+
+/* ---------------------------------------------------------------- sessions */
+
+#define STREAM_CAP 16384
+#define MAXREC 400
+#define MAXSEG 128
+
+/* A capture split into its two directions. seg_fe[k] / seg_be[k]: where
+ * segment k starts in its direction's stream. */
+struct session {
+    uint8_t fe[STREAM_CAP], be[STREAM_CAP];
+    size_t fe_len, be_len;
+    size_t nseg;
+    char dir[MAXSEG];
+    size_t fe_at[MAXSEG], be_at[MAXSEG];
+};
+
+static struct session sess;
+
+/* session_load: concatenate the segments of a capture. */
+static void session_load(struct session *s, const struct seg *segs, size_t n)
+{
+    size_t k;
+    memset(s, 0, sizeof(*s));
+    if (n > MAXSEG) {
+        fprintf(stderr, "too many segments\n");
+        exit(2);
+    }
+    for (k = 0; k < n; k++) {
+        s->dir[k] = segs[k].dir;
+        s->fe_at[k] = s->fe_len;
+        s->be_at[k] = s->be_len;
+        if (segs[k].dir == '>') {
+            memcpy(s->fe + s->fe_len, segs[k].b, segs[k].len);
+            s->fe_len += segs[k].len;
+        } else {
+            memcpy(s->be + s->be_len, segs[k].b, segs[k].len);
+            s->be_len += segs[k].len;
+        }
+        if (s->fe_len > STREAM_CAP - 1024 || s->be_len > STREAM_CAP - 1024) {
+            fprintf(stderr, "capture too big\n");
+            exit(2);
+        }
+    }
+    s->nseg = n;
+}
+
+/* be_point: the backend offset at which the frontend byte at offset
+ * fe_end - 1 had been sent (the bytes of the backend read before it). */
+static size_t be_point(const struct session *s, size_t fe_end)
+{
+    size_t k, at = 0;
+    for (k = 0; k < s->nseg; k++)
+        if (s->dir[k] == '>' && s->fe_at[k] < fe_end)
+            at = s->be_at[k];
+    return at;
+}
+
+/* ---------------------------------------------------------------- traces */
+
+struct rec {
+    int rc;
+    struct shim_pg_event ev;
+    uint64_t off;   /* stream offset just after the event */
+    size_t point;   /* frontend events: backend offset where it was sent */
+};
+
+struct trace {
+    int n;
+    int overflow;
+    struct rec r[MAXREC];
+};
+
+static struct trace tr_fe, tr_whole, tr_other;
+
+static void record(struct trace *t, int rc, const struct shim_pg_event *ev, uint64_t off)
+{
+    struct rec *r;
+    if (t->n >= MAXREC) {
+        t->overflow = 1;
+        return;
+    }
+    r = &t->r[t->n++];
+    memset(r, 0, sizeof(*r));
+    r->rc = rc;
+    r->off = off;
+    if (ev)
+        r->ev = *ev;
+}
+
+/* same_trace: every record equal (events compared field by field). */
+static int same_trace(const struct trace *a, const struct trace *b)
+{
+    int k;
+    if (a->n != b->n || a->overflow != b->overflow)
+        return 0;
+    for (k = 0; k < a->n; k++) {
+        const struct rec *x = &a->r[k], *y = &b->r[k];
+        if (x->rc != y->rc || x->off != y->off || x->ev.type != y->ev.type ||
+            x->ev.kind != y->ev.kind || x->ev.op != y->ev.op || x->ev.txn != y->ev.txn ||
+            x->ev.flags != y->ev.flags || x->ev.done != y->ev.done ||
+            x->ev.aborted != y->ev.aborted || memcmp(x->ev.sqlstate, y->ev.sqlstate, 6) != 0 ||
+            x->ev.code != y->ev.code || x->ev.msg_len != y->ev.msg_len || x->ev.rows != y->ev.rows)
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * run: feed in[0..len) to a fresh parser of the given mode, in the chunks
+ * delimited by the ascending offsets cuts[0..ncuts); a backend run also
+ * cuts at the send points of the frontend events in fe (when not NULL)
+ * and calls shim_pg_expect for each at its point. Records the trace.
+ */
+static void run(int mode, const uint8_t *in, size_t len, const size_t *cuts, size_t ncuts,
+                const struct trace *fe, struct trace *t)
+{
+    struct shim_pg st;
+    struct shim_pg_event ev;
+    size_t a = 0, b, off, c, ci = 0;
+    int fi = 0, rc, stopped = 0;
+
+    memset(t, 0, sizeof(*t));
+    shim_pg_init(&st, (enum shim_pg_mode)mode);
+    while (a <= len) {
+        const uint8_t *p;
+        /* the expectations due here */
+        while (fe && fi < fe->n && fe->r[fi].point <= a) {
+            if (fe->r[fi].rc == SHIM_PG_EVENT)
+                shim_pg_expect(&st, &fe->r[fi].ev);
+            fi++;
+        }
+        if (a == len)
+            break;
+        /* the next boundary: a cut or a send point */
+        b = len;
+        while (ci < ncuts && cuts[ci] <= a)
+            ci++;
+        if (ci < ncuts && cuts[ci] < b)
+            b = cuts[ci];
+        if (fe && fi < fe->n && fe->r[fi].point < b)
+            b = fe->r[fi].point;
+        p = at_guard(in + a, b - a);
+        off = 0;
+        while (!stopped) {
+            memset(&ev, 0xA5, sizeof(ev));
+            rc = shim_pg_feed(&st, p + off, b - a - off, &ev, &c);
+            CHECK(c <= b - a - off);
+            if (rc == SHIM_PG_EVENT) {
+                CHECK(c > 0);
+                if (c == 0)
+                    return;
+                off += c;
+                CHECK(ev.sqlstate[5] == 0);
+                CHECK(ev.aborted <= ev.done);
+                record(t, rc, &ev, a + off);
+                continue;
+            }
+            if (rc == SHIM_PG_NEED_MORE) {
+                CHECK_EQ(off + c, b - a);
+                break;
+            }
+            CHECK(rc == SHIM_PG_BAD || rc == SHIM_PG_ENCRYPTED);
+            record(t, rc, NULL, a + off + c);
+            CHECK_EQ(shim_pg_feed(&st, p, b - a, &ev, &c), rc); /* sticky */
+            CHECK_EQ(c, 0);
+            stopped = 1;
+        }
+        a = b;
+    }
+    record(t, 100 + shim_pg_idle(&st), NULL, len);
+}
+
+/* mark_points: fill in each frontend event's send point. */
+static void mark_points(struct trace *fe, const struct session *s)
+{
+    int k;
+    for (k = 0; k < fe->n; k++)
+        fe->r[k].point = be_point(s, fe->r[k].off);
+}
+
+/* ---------------------------------------------------------------- rendering */
+
+static const char *req_kind(int k)
+{
+    return k == SHIM_PG_REQ_SIMPLE ? "Q" : k == SHIM_PG_REQ_EXECUTE ? "X" : k == SHIM_PG_REQ_FUNCTION ? "F" : "?";
+}
+
+/*
+ * render: one token per record, space separated:
+ *   frontend: STARTUP SSLREQ GSSREQ CANCEL SYNC TERM, Q:op (simple query),
+ *             X:op (Execute), F:op (FunctionCall)
+ *   backend:  SSL:S / SSL:N, C:op[:rows], E:sqlstate, I (empty), s
+ *             (suspended), Z:txn; then /d<done>[a<aborted>] when done > 0,
+ *             "!" error flag on a READY (with its sqlstate), r<rows> on a
+ *             READY that completed something, "*" startup READY, "~" fatal
+ *   either:   BAD / ENCRYPTED when the stream stops; the final IDLE state is
+ *             not rendered (checked separately).
+ */
+static void render(const struct trace *t, char *out, size_t cap)
+{
+    size_t n = 0;
+    int k;
+    out[0] = 0;
+#define PUT(...) do { if (n < cap) n += (size_t)snprintf(out + n, cap - n, __VA_ARGS__); } while (0)
+    for (k = 0; k < t->n; k++) {
+        const struct rec *r = &t->r[k];
+        const struct shim_pg_event *e = &r->ev;
+        if (r->rc >= 99)
+            continue;
+        if (k)
+            PUT(" ");
+        if (r->rc == SHIM_PG_BAD) {
+            PUT("BAD");
+            continue;
+        }
+        if (r->rc == SHIM_PG_ENCRYPTED) {
+            PUT("ENCRYPTED");
+            continue;
+        }
+        switch (e->type) {
+        case SHIM_PG_EV_STARTUP: PUT("STARTUP"); break;
+        case SHIM_PG_EV_SSL_REQUEST: PUT((e->flags & SHIM_PG_F_GSS) ? "GSSREQ" : "SSLREQ"); break;
+        case SHIM_PG_EV_CANCEL: PUT("CANCEL"); break;
+        case SHIM_PG_EV_SYNC: PUT("SYNC"); break;
+        case SHIM_PG_EV_TERMINATE: PUT("TERM"); break;
+        case SHIM_PG_EV_REQ: PUT("%s:%s", req_kind(e->kind), shim_sql_op_name(e->op)); break;
+        case SHIM_PG_EV_SSL_ANSWER: PUT("SSL:%s", (e->flags & SHIM_PG_F_ACCEPTED) ? "S" : "N"); break;
+        case SHIM_PG_EV_RESP:
+            switch (e->kind) {
+            case SHIM_PG_RESP_COMPLETE:
+                PUT("C:%s", shim_sql_op_name(e->op));
+                if (e->flags & SHIM_PG_F_ROWS)
+                    PUT(":%llu", (unsigned long long)e->rows);
+                break;
+            case SHIM_PG_RESP_ERROR: PUT("E:%s%s", e->sqlstate, (e->flags & SHIM_PG_F_FATAL) ? "~" : ""); break;
+            case SHIM_PG_RESP_EMPTY: PUT("I"); break;
+            case SHIM_PG_RESP_SUSPENDED: PUT("s"); break;
+            case SHIM_PG_RESP_READY:
+                PUT("Z:%c", e->txn);
+                if (e->flags & SHIM_PG_F_STARTUP)
+                    PUT("*");
+                break;
+            default: PUT("RESP?%d", e->kind); break;
+            }
+            if (e->done) {
+                PUT("/d%u", e->done);
+                if (e->aborted)
+                    PUT("a%u", e->aborted);
+            }
+            if (e->kind == SHIM_PG_RESP_READY && e->done && e->done > e->aborted) {
+                if (e->flags & SHIM_PG_F_ERROR)
+                    PUT("!%s", e->sqlstate);
+                if (e->flags & SHIM_PG_F_ROWS)
+                    PUT("r%llu", (unsigned long long)e->rows);
+            }
+            if (e->flags & SHIM_PG_F_DESYNC)
+                PUT("#");
+            if (e->flags & SHIM_PG_F_RESYNC)
+                PUT("@");
+            break;
+        default: PUT("?%d", e->type); break;
+        }
+    }
+#undef PUT
+}
+
+/* ---------------------------------------------------------------- split checks */
+
+static uint64_t rng_state;
+static size_t rnd(size_t n)
+{
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (size_t)(rng_state >> 33) % n;
+}
+
+static size_t cuts[STREAM_CAP];
+
+/*
+ * check_splits: the whole run of one direction, then byte by byte, every
+ * two-way split and 50 random partitions, each compared with the whole.
+ */
+static void check_splits(const char *name, int mode, const uint8_t *in, size_t len,
+                         const struct trace *fe)
+{
+    size_t k, n;
+    int r;
+    run(mode, in, len, NULL, 0, fe, &tr_whole);
+    CHECK(!tr_whole.overflow);
+
+    for (k = 0; k + 1 < len; k++)
+        cuts[k] = k + 1;
+    run(mode, in, len, cuts, len ? len - 1 : 0, fe, &tr_other);
+    unit_set_context("%s: byte by byte", name);
+    CHECK(same_trace(&tr_whole, &tr_other));
+
+    for (k = 1; k < len; k++) {
+        cuts[0] = k;
+        run(mode, in, len, cuts, 1, fe, &tr_other);
+        unit_set_context("%s: split at %zu", name, k);
+        CHECK(same_trace(&tr_whole, &tr_other));
+    }
+    rng_state = len;
+    for (r = 0; r < 50; r++) {
+        size_t at = 0;
+        n = 0;
+        while (1) {
+            at += 1 + rnd(r < 25 ? 7 : 200);
+            if (at >= len)
+                break;
+            cuts[n++] = at;
+        }
+        run(mode, in, len, cuts, n, fe, &tr_other);
+        unit_set_context("%s: random partition %d", name, r);
+        CHECK(same_trace(&tr_whole, &tr_other));
+    }
+    unit_context[0] = 0;
+}
+
+static char got[16384];
+
+/* check_session: both directions of a capture: splits, expected renders,
+ * both parsers end idle. */
+static void check_session(const char *name, const struct seg *segs, size_t nseg,
+                          const char *want_fe, const char *want_be)
+{
+    char label[64];
+    session_load(&sess, segs, nseg);
+
+    snprintf(label, sizeof(label), "%s frontend", name);
+    check_splits(label, SHIM_PG_FRONTEND, sess.fe, sess.fe_len, NULL);
+    tr_fe = tr_whole;
+    mark_points(&tr_fe, &sess);
+    render(&tr_fe, got, sizeof(got));
+    unit_set_context("%s", label);
+    CHECK_STREQ(got, want_fe);
+    CHECK(tr_fe.n > 0 && tr_fe.r[tr_fe.n - 1].rc == 101); /* idle at the end */
+
+    snprintf(label, sizeof(label), "%s backend", name);
+    check_splits(label, SHIM_PG_BACKEND, sess.be, sess.be_len, &tr_fe);
+    render(&tr_whole, got, sizeof(got));
+    unit_set_context("%s", label);
+    CHECK_STREQ(got, want_be);
+    CHECK(tr_whole.n > 0 && tr_whole.r[tr_whole.n - 1].rc == 101);
+    unit_context[0] = 0;
+}
+
+/* ---------------------------------------------------------------- capture tests */
+
+#define NSEG(a) (sizeof(a) / sizeof((a)[0]))
+
+static void test_psql_simple(void)
+{
+    check_session("psql", pg_psql, NSEG(pg_psql),
+                  WANT_PSQL_FE, WANT_PSQL_BE);
+}
+
+static void test_pgbench_extended(void)
+{
+    check_session("pgbench -M extended", pg_bench_ext, NSEG(pg_bench_ext),
+                  WANT_EXT_FE, WANT_EXT_BE);
+}
+
+static void test_pgbench_prepared(void)
+{
+    check_session("pgbench -M prepared", pg_bench_prep, NSEG(pg_bench_prep),
+                  WANT_PREP_FE, WANT_PREP_BE);
+}
+
+static void test_raw_batches(void)
+{
+    check_session("raw batches", pg_raw, NSEG(pg_raw),
+                  WANT_RAW_FE, WANT_RAW_BE);
+}
+int main(void)
+{
+    guard_init();
+    UNIT_RUN(test_psql_simple);
+    UNIT_RUN(test_pgbench_extended);
+    UNIT_RUN(test_pgbench_prepared);
+    UNIT_RUN(test_raw_batches);
+    return unit_summary();
+}
