@@ -92,18 +92,11 @@ static inline uint8_t lower(uint8_t c)
 }
 
 /* is_tchar: 1 if c may appear in a header name (RFC 9110 token). */
-static int is_tchar(uint8_t c)
+static inline int is_tchar(uint8_t c)
 {
-    uint8_t l = (uint8_t)(c | 0x20);
-    if ((l >= 'a' && l <= 'z') || (c >= '0' && c <= '9'))
-        return 1;
-    switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
-    case '+': case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-        return 1;
-    default:
-        return 0;
-    }
+    /* bit c of the table: RFC 9110 tchar (ALPHA DIGIT ! # $ % & ' * + - . ^ _ ` | ~) */
+    static const uint32_t tchar[8] = {0, 0x03ff6cfa, 0xc7fffffe, 0x57ffffff, 0, 0, 0, 0};
+    return (tchar[c >> 5] >> (c & 31)) & 1;
 }
 
 /* is_vchar: 1 if c may appear in a header value, reason phrase or chunk
@@ -350,7 +343,7 @@ static uint8_t identify_method(const struct shim_h1 *st)
  * chunk framing or trailers (never a body byte). Returns A_OK, A_BAD, A_HEAD
  * (this byte completed the head) or A_DONE (it completed the message).
  */
-static int step(struct shim_h1 *st, uint8_t c)
+static inline __attribute__((always_inline)) int step(struct shim_h1 *st, uint8_t c)
 {
     static const char ver[] = "HTTP/1.";
     int v;
@@ -643,6 +636,112 @@ void shim_h1_expect(struct shim_h1 *st, enum shim_http_method m)
     st->req_method = (uint8_t)m;
 }
 
+/*
+ * fast_scan: the bytes of a run that step() would accept one by one without
+ * changing anything but the head byte count (an uninterpreted header value,
+ * a reason phrase, a header name no longer matching any interpreted header)
+ * or the path copy (request target), taken in one tight loop. Returns how
+ * many bytes of buf it took; the byte that stops it (CR, LF, ':', a space,
+ * a bad byte, or the head cap) is left to step(), so the outcome is exactly
+ * step()'s, byte for byte.
+ */
+static size_t fast_scan(struct shim_h1 *st, const uint8_t *buf, size_t len)
+{
+    size_t room = SHIM_H1_HEAD_CAP - (st->hbytes < SHIM_H1_HEAD_CAP ? st->hbytes : SHIM_H1_HEAD_CAP);
+    size_t n = len < room ? len : room, j = 0;
+    switch (st->state) {
+    case S_HVALUE:
+        if (st->hdr != HDR_NONE)
+            return 0;
+        /* fall through */
+    case S_REASON:
+        while (j < n && (buf[j] >= 0x20 ? buf[j] != 0x7f : buf[j] == '\t'))
+            j++;
+        break;
+    case S_HNAME:
+        if (st->mmask)
+            return 0;
+        while (j < n && is_tchar(buf[j]))
+            j++;
+        if (st->mpos + j > 255)
+            st->mpos = 255;
+        else
+            st->mpos = (uint8_t)(st->mpos + j);
+        break;
+    case S_TARGET:
+        while (j < n && buf[j] > 0x20 && buf[j] != 0x7f) {
+            if (st->path_len < SHIM_H1_PATH_CAP)
+                st->path[st->path_len++] = buf[j];
+            else
+                st->flags |= SHIM_H1_F_PATH_TRUNC;
+            j++;
+        }
+        break;
+    default:
+        break;
+    }
+    st->hbytes += (uint32_t)j;
+    return j;
+}
+
+/* interpreted: 1 if name[0..n) is one of the headers step() interprets */
+static int interpreted(const uint8_t *name, size_t n)
+{
+    static const char *const names[] = {"content-length", "transfer-encoding", "connection", "upgrade"};
+    for (unsigned k = 0; k < 4; k++) {
+        if (strlen(names[k]) != n)
+            continue;
+        size_t m = 0;
+        while (m < n && lower(name[m]) == (uint8_t)names[k][m])
+            m++;
+        if (m == n)
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * fast_lines: whole header lines that no rule interprets (a name that is not
+ * Content-Length, Transfer-Encoding, Connection or Upgrade: its first letter
+ * tells), taken a line at a time when the line is complete in buf. The state
+ * afterwards is exactly what step() leaves after such a line; anything else
+ * (an interpreted header, a partial line, a bad byte, the head cap) is left
+ * to step(). Returns the bytes taken.
+ */
+static size_t fast_lines(struct shim_h1 *st, const uint8_t *buf, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        if (!is_tchar(buf[i]))
+            break;
+        size_t j = i + 1;
+        while (j < len && is_tchar(buf[j]))
+            j++;
+        if (j >= len || buf[j] != ':' || interpreted(buf + i, j - i))
+            break;
+        j++;
+        while (j < len && (buf[j] >= 0x20 ? buf[j] != 0x7f : buf[j] == '\t'))
+            j++;
+        size_t end;
+        if (j < len && buf[j] == '\n')
+            end = j + 1;
+        else if (j + 1 < len && buf[j] == '\r' && buf[j + 1] == '\n')
+            end = j + 2;
+        else
+            break;
+        if (st->hbytes + (end - i) > SHIM_H1_HEAD_CAP)
+            break;
+        st->hbytes += (uint32_t)(end - i);
+        st->hbits |= H_ANY;
+        st->hdr = HDR_NONE;
+        st->num = 0;
+        st->ndig = 0;
+        match_start(st, 1);
+        i = end;
+    }
+    return i;
+}
+
 /* shim_h1_feed: see http1.h. */
 int shim_h1_feed(struct shim_h1 *st, const uint8_t *buf, size_t len,
                  struct shim_h1_event *ev, size_t *consumed)
@@ -701,6 +800,19 @@ int shim_h1_feed(struct shim_h1 *st, const uint8_t *buf, size_t len,
             fill(st, SHIM_H1_EV_BEGIN, ev);
             *consumed = i + 1;
             return SHIM_H1_EVENT;
+        case S_HSTART:
+            i += fast_lines(st, buf + i, len - i);
+            if (i == len)
+                continue;
+            break;
+        case S_HVALUE:
+        case S_REASON:
+        case S_TARGET:
+        case S_HNAME:
+            i += fast_scan(st, buf + i, len - i);
+            if (i == len)
+                continue;
+            break;
         default:
             break;
         }
