@@ -128,12 +128,12 @@ static int is_server(const struct shim_fd *e)
     return e->kind == FD_SERVER;
 }
 
-static void active(struct shim_fd *e, int delta)
+static void active(struct shim_fd *e, struct shim_http_sess *s, int delta)
 {
     if (is_server(e))
-        shim_m_http_server_active(e->port, delta);
+        shim_m_http_server_active(&s->active_series, e->port, delta);
     else
-        shim_m_http_client_active(e->family, e->addr, e->port, delta);
+        shim_m_http_client_active(&s->active_series, e->family, e->addr, e->port, delta);
 }
 
 /* finish: record the oldest request: with its response's status and body
@@ -149,16 +149,16 @@ static void finish(struct shim_fd *e, struct shim_http_sess *s, unsigned status,
     if (!err && status >= (is_server(e) ? 500u : 400u))
         err = status >= 500 ? "5xx" : "4xx";
     if (is_server(e)) {
-        shim_m_http_server(r->method, r->route, r->route_len, status, e->port, err ? err : "", dur, r->req_body,
+        shim_m_http_server(&s->cache, r->method, r->route, r->route_len, status, e->port, err ? err : "", dur, r->req_body,
                            resp_body, status != 0);
     } else {
-        shim_m_http_client(r->method, status, e->family, e->addr, e->port, err ? err : "", dur);
+        shim_m_http_client(&s->cache, r->method, status, e->family, e->addr, e->port, err ? err : "", dur);
         if (r->head_done)
             retry_on_outcome(e, r, err != NULL, now);
     }
     if (s->active) {
         s->active--;
-        active(e, -1);
+        active(e, s, -1);
     }
     s->head = (uint8_t)((s->head + 1) % SHIM_HTTP_INFLIGHT);
     s->count--;
@@ -174,7 +174,7 @@ static void on_request(struct shim_fd *e, struct shim_http_sess *s, const struct
             shim_drop_event();
             if (s->active) {
                 s->active--;
-                active(e, -1);
+                active(e, s, -1);
             }
             s->head = (uint8_t)((s->head + 1) % SHIM_HTTP_INFLIGHT);
             s->count--;
@@ -184,7 +184,7 @@ static void on_request(struct shim_fd *e, struct shim_http_sess *s, const struct
         memset(r, 0, offsetof(struct shim_http_req, route));
         r->t0 = shim_now_ns();
         s->active++;
-        active(e, 1);
+        active(e, s, 1);
         break;
     case SHIM_H1_EV_HEAD:
         r = newest(s);
@@ -278,7 +278,7 @@ void shim_http_end(struct shim_fd *e, struct shim_http_sess *s, int dir, int err
         while (s->count) {
             if (s->active) {
                 s->active--;
-                active(e, -1);
+                active(e, s, -1);
             }
             s->head = (uint8_t)((s->head + 1) % SHIM_HTTP_INFLIGHT);
             s->count--;

@@ -289,31 +289,67 @@ static struct shim_series *get(struct shim_family *f, const struct shim_lv *v)
     return s;
 }
 
-void shim_m_http_server(unsigned method, const char *route, size_t route_len, unsigned status, uint16_t port,
-                        const char *err, uint64_t dur_ns, uint64_t req_body, uint64_t resp_body, int responded)
+/* cache_hit: the request's labels are those of the series in c */
+static int cache_hit(const struct shim_m_cache *c, unsigned method, const char *route, size_t route_len,
+                     unsigned status, const char *err)
 {
-    char st[8], pt[8];
-    struct shim_lv v[5] = {lv(shim_http_method_name((enum shim_http_method)method)),
-                           {route, route_len},
-                           num_lv(status, st, sizeof(st)),
-                           num_lv(port, pt, sizeof(pt)),
-                           lv(err)};
-    struct shim_series *s = get(fam.http_server, v);
-    if (s)
-        shim_hist_observe(s, dur_ns);
-    if ((s = get(fam.http_server_req_body, v)) != NULL)
-        shim_hist_observe(s, req_body);
-    if (responded && (s = get(fam.http_server_resp_body, v)) != NULL)
-        shim_hist_observe(s, resp_body);
+    return c->dur && c->method == method && c->status == status && c->err == err && c->route_len == route_len &&
+           memcmp(c->route, route, route_len) == 0;
 }
 
-void shim_m_http_server_active(uint16_t port, int delta)
+static void cache_fill(struct shim_m_cache *c, unsigned method, const char *route, size_t route_len, unsigned status,
+                       const char *err)
 {
-    char pt[8];
-    struct shim_lv v = num_lv(port, pt, sizeof(pt));
-    struct shim_series *s = get(fam.http_server_active, &v);
-    if (s)
-        shim_gauge_add(s, delta);
+    c->method = (uint8_t)method;
+    c->status = (uint16_t)status;
+    c->err = err;
+    c->route_len = (uint16_t)(route_len < sizeof(c->route) ? route_len : 0);
+    memcpy(c->route, route, c->route_len);
+    if (route_len >= sizeof(c->route))
+        c->dur = NULL; /* too long to compare: not cached */
+}
+
+void shim_m_http_server(struct shim_m_cache *c, unsigned method, const char *route, size_t route_len, unsigned status,
+                        uint16_t port, const char *err, uint64_t dur_ns, uint64_t req_body, uint64_t resp_body,
+                        int responded)
+{
+    if (!cache_hit(c, method, route, route_len, status, err)) {
+        char st[8], pt[8];
+        struct shim_lv v[5] = {lv(shim_http_method_name((enum shim_http_method)method)),
+                               {route, route_len},
+                               num_lv(status, st, sizeof(st)),
+                               num_lv(port, pt, sizeof(pt)),
+                               lv(err)};
+        c->dur = get(fam.http_server, v);
+        c->reqb = get(fam.http_server_req_body, v);
+        c->respb = responded ? get(fam.http_server_resp_body, v) : NULL;
+        cache_fill(c, method, route, route_len, status, err);
+        if (!c->dur || !c->reqb || (responded && !c->respb)) {
+            if (c->dur)
+                shim_hist_observe(c->dur, dur_ns);
+            if (c->reqb)
+                shim_hist_observe(c->reqb, req_body);
+            if (c->respb)
+                shim_hist_observe(c->respb, resp_body);
+            c->dur = NULL;
+            return;
+        }
+    }
+    shim_hist_observe(c->dur, dur_ns);
+    shim_hist_observe(c->reqb, req_body);
+    if (responded && c->respb)
+        shim_hist_observe(c->respb, resp_body);
+}
+
+void shim_m_http_server_active(struct shim_series **cache, uint16_t port, int delta)
+{
+    if (!*cache) {
+        char pt[8];
+        struct shim_lv v = num_lv(port, pt, sizeof(pt));
+        *cache = get(fam.http_server_active, &v);
+    }
+    if (*cache)
+        shim_gauge_add(*cache, delta);
 }
 
 void shim_m_http_shed(uint16_t port, unsigned status)
@@ -325,35 +361,43 @@ void shim_m_http_shed(uint16_t port, unsigned status)
         shim_counter_add(s, 1);
 }
 
-void shim_m_http_client(unsigned method, unsigned status, int family, const uint8_t *addr, uint16_t port,
-                        const char *err, uint64_t dur_ns)
+void shim_m_http_client(struct shim_m_cache *c, unsigned method, unsigned status, int family, const uint8_t *addr,
+                        uint16_t port, const char *err, uint64_t dur_ns)
 {
-    char st[8], a[64], p[8];
-    struct shim_lv v[5];
-    v[0] = lv(shim_http_method_name((enum shim_http_method)method));
-    v[1] = num_lv(status, st, sizeof(st));
-    peer_lv(v + 2, family, addr, port, a, sizeof(a), p, sizeof(p));
-    v[4] = lv(err);
-    struct shim_series *s = get(fam.http_client, v);
-    if (s)
-        shim_hist_observe(s, dur_ns);
-    s = get(fam.consecutive, v + 2);
-    if (s) {
-        if (err[0])
-            shim_gauge_add(s, 1);
-        else
-            shim_gauge_set(s, 0);
+    if (!cache_hit(c, method, "", 0, status, err)) {
+        char st[8], a[64], p[8];
+        struct shim_lv v[5];
+        v[0] = lv(shim_http_method_name((enum shim_http_method)method));
+        v[1] = num_lv(status, st, sizeof(st));
+        peer_lv(v + 2, family, addr, port, a, sizeof(a), p, sizeof(p));
+        v[4] = lv(err);
+        c->dur = get(fam.http_client, v);
+        c->reqb = get(fam.consecutive, v + 2);
+        cache_fill(c, method, "", 0, status, err);
+        if (!c->dur || !c->reqb) {
+            if (c->dur)
+                shim_hist_observe(c->dur, dur_ns);
+            c->dur = NULL;
+            return;
+        }
     }
+    shim_hist_observe(c->dur, dur_ns);
+    if (err[0])
+        shim_gauge_add(c->reqb, 1);
+    else
+        shim_gauge_set(c->reqb, 0);
 }
 
-void shim_m_http_client_active(int family, const uint8_t *addr, uint16_t port, int delta)
+void shim_m_http_client_active(struct shim_series **cache, int family, const uint8_t *addr, uint16_t port, int delta)
 {
-    char a[64], p[8];
-    struct shim_lv v[2];
-    peer_lv(v, family, addr, port, a, sizeof(a), p, sizeof(p));
-    struct shim_series *s = get(fam.http_client_active, v);
-    if (s)
-        shim_gauge_add(s, delta);
+    if (!*cache) {
+        char a[64], p[8];
+        struct shim_lv v[2];
+        peer_lv(v, family, addr, port, a, sizeof(a), p, sizeof(p));
+        *cache = get(fam.http_client_active, v);
+    }
+    if (*cache)
+        shim_gauge_add(*cache, delta);
 }
 
 void shim_m_http_rate_limited(int family, const uint8_t *addr, uint16_t port)

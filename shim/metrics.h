@@ -22,13 +22,24 @@ int shim_metrics_idle(void);
 
 /* HTTP: method is an enum shim_http_method; status 0 = no response; err ""
  * when the request did not fail */
-void shim_m_http_server(unsigned method, const char *route, size_t route_len, unsigned status, uint16_t port,
-                        const char *err, uint64_t dur_ns, uint64_t req_body, uint64_t resp_body, int responded);
-void shim_m_http_server_active(uint16_t port, int delta);
+/* A connection's last label set and its series, so a keep-alive
+ * connection repeating the same route pays no lookup (owned by the
+ * connection's session; zero-filled = empty). */
+struct shim_m_cache {
+    struct shim_series *dur, *reqb, *respb;
+    const char *err;
+    uint16_t status, route_len;
+    uint8_t method;
+    char route[64];
+};
+void shim_m_http_server(struct shim_m_cache *c, unsigned method, const char *route, size_t route_len, unsigned status,
+                        uint16_t port, const char *err, uint64_t dur_ns, uint64_t req_body, uint64_t resp_body,
+                        int responded);
+void shim_m_http_server_active(struct shim_series **cache, uint16_t port, int delta);
 void shim_m_http_shed(uint16_t port, unsigned status);
-void shim_m_http_client(unsigned method, unsigned status, int family, const uint8_t *addr, uint16_t port,
-                        const char *err, uint64_t dur_ns);
-void shim_m_http_client_active(int family, const uint8_t *addr, uint16_t port, int delta);
+void shim_m_http_client(struct shim_m_cache *c, unsigned method, unsigned status, int family, const uint8_t *addr,
+                        uint16_t port, const char *err, uint64_t dur_ns);
+void shim_m_http_client_active(struct shim_series **cache, int family, const uint8_t *addr, uint16_t port, int delta);
 void shim_m_http_rate_limited(int family, const uint8_t *addr, uint16_t port);
 void shim_m_retry(int family, const uint8_t *addr, uint16_t port, int exhausted);
 void shim_m_parse_error(int proto);

@@ -17,6 +17,7 @@
 #include <sys/uio.h>
 
 #include "shim/conn.h"
+#include "shim/metrics.h"
 #include "shim/proto/http1.h"
 #include "shim/route.h"
 
@@ -38,6 +39,8 @@ struct shim_http_sess {
     struct shim_h1 resp; /* responses: server TX, client RX */
     uint8_t head, count; /* ring of requests in flight */
     uint8_t active;      /* requests counted in the active-requests gauge */
+    struct shim_series *active_series;
+    struct shim_m_cache cache; /* the last label set recorded */
     struct shim_http_req q[SHIM_HTTP_INFLIGHT];
 };
 
