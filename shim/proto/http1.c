@@ -645,7 +645,7 @@ void shim_h1_expect(struct shim_h1 *st, enum shim_http_method m)
  * a bad byte, or the head cap) is left to step(), so the outcome is exactly
  * step()'s, byte for byte.
  */
-static size_t fast_scan(struct shim_h1 *st, const uint8_t *buf, size_t len)
+static size_t fast_scan(struct shim_h1 *restrict st, const uint8_t *restrict buf, size_t len)
 {
     size_t room = SHIM_H1_HEAD_CAP - (st->hbytes < SHIM_H1_HEAD_CAP ? st->hbytes : SHIM_H1_HEAD_CAP);
     size_t n = len < room ? len : room, j = 0;
@@ -684,20 +684,20 @@ static size_t fast_scan(struct shim_h1 *st, const uint8_t *buf, size_t len)
     return j;
 }
 
-/* interpreted: 1 if name[0..n) is one of the headers step() interprets */
+/* interpreted: which header step() would interpret name[0..n) as (HDR_CL,
+ * HDR_TE, HDR_CONN, HDR_UPG), or 0 (HDR_NONE) */
 static int interpreted(const uint8_t *name, size_t n)
 {
-    static const char *const names[] = {"content-length", "transfer-encoding", "connection", "upgrade"};
     for (unsigned k = 0; k < 4; k++) {
-        if (strlen(names[k]) != n)
+        if (hdr_names[k].len != n)
             continue;
         size_t m = 0;
-        while (m < n && lower(name[m]) == (uint8_t)names[k][m])
+        while (m < n && lower(name[m]) == (uint8_t)hdr_names[k].s[m])
             m++;
         if (m == n)
-            return 1;
+            return (int)k + 1;
     }
-    return 0;
+    return HDR_NONE;
 }
 
 /*
@@ -708,7 +708,7 @@ static int interpreted(const uint8_t *name, size_t n)
  * (an interpreted header, a partial line, a bad byte, the head cap) is left
  * to step(). Returns the bytes taken.
  */
-static size_t fast_lines(struct shim_h1 *st, const uint8_t *buf, size_t len)
+static size_t fast_lines(struct shim_h1 *restrict st, const uint8_t *restrict buf, size_t len)
 {
     size_t i = 0;
     while (i < len) {
@@ -717,12 +717,16 @@ static size_t fast_lines(struct shim_h1 *st, const uint8_t *buf, size_t len)
         size_t j = i + 1;
         while (j < len && is_tchar(buf[j]))
             j++;
-        if (j >= len || buf[j] != ':' || interpreted(buf + i, j - i))
+        if (j >= len || buf[j] != ':')
+            break;
+        int which = (st->hbits & H_TRAILER) ? 0 : interpreted(buf + i, j - i);
+        if (which != 0 && which != HDR_CL && which != HDR_CONN)
             break;
         j++;
+        size_t v0 = j;
         while (j < len && (buf[j] >= 0x20 ? buf[j] != 0x7f : buf[j] == '\t'))
             j++;
-        size_t end;
+        size_t v1 = j, end;
         if (j < len && buf[j] == '\n')
             end = j + 1;
         else if (j + 1 < len && buf[j] == '\r' && buf[j + 1] == '\n')
@@ -731,19 +735,120 @@ static size_t fast_lines(struct shim_h1 *st, const uint8_t *buf, size_t len)
             break;
         if (st->hbytes + (end - i) > SHIM_H1_HEAD_CAP)
             break;
+        /* the value without its surrounding whitespace */
+        while (v0 < v1 && (buf[v0] == ' ' || buf[v0] == '\t'))
+            v0++;
+        while (v1 > v0 && (buf[v1 - 1] == ' ' || buf[v1 - 1] == '\t'))
+            v1--;
+        if (which == HDR_CL) {
+            uint64_t v = 0;
+            size_t k = v0;
+            for (; k < v1 && buf[k] >= '0' && buf[k] <= '9'; k++) {
+                unsigned d = (unsigned)(buf[k] - '0');
+                if (v > (UINT64_MAX - d) / 10)
+                    break;
+                v = v * 10 + d;
+            }
+            if (k == v0 || k != v1 || ((st->hbits & H_CL) && st->cl != v))
+                break; /* not plain digits, or a conflict: step() says what is wrong */
+            st->cl = v;
+            st->num = v;
+            st->ndig = 1;
+            st->hbits |= H_CL;
+            st->hdr = HDR_CL;
+        } else if (which == HDR_CONN) {
+            size_t n = v1 - v0, m = 0;
+            unsigned bit;
+            if (n == 5)
+                bit = C_CLOSE;
+            else if (n == 10)
+                bit = C_KEEPALIVE;
+            else
+                break;
+            const char *tok = bit == C_CLOSE ? "close" : "keep-alive";
+            while (m < n && lower(buf[v0 + m]) == (uint8_t)tok[m])
+                m++;
+            if (m != n)
+                break;
+            st->conn = (uint8_t)(st->conn | bit);
+            st->hdr = HDR_CONN;
+            st->num = 0;
+            st->ndig = 0;
+        } else {
+            st->hdr = HDR_NONE;
+            st->num = 0;
+            st->ndig = 0;
+        }
         st->hbytes += (uint32_t)(end - i);
         st->hbits |= H_ANY;
-        st->hdr = HDR_NONE;
-        st->num = 0;
-        st->ndig = 0;
         match_start(st, 1);
         i = end;
     }
     return i;
 }
 
+/*
+ * fast_start: the rest of a request or status line when it is all in buf
+ * and plain ("GET /x HTTP/1.1" with single spaces, "HTTP/1.1 200 OK"), left
+ * in the state step() would leave it in. Anything unusual is left to
+ * step(). Returns the bytes taken.
+ */
+static size_t fast_start(struct shim_h1 *restrict st, const uint8_t *restrict buf, size_t len)
+{
+    size_t j = 0;
+    if (st->hbytes + len > SHIM_H1_HEAD_CAP)
+        return 0;
+    if (st->state == S_METHOD) {
+        size_t m = st->mpos;
+        while (j < len && m < 16 && ((buf[j] >= 'A' && buf[j] <= 'Z') || buf[j] == '-' || buf[j] == '_'))
+            st->path[m++] = buf[j++];
+        if (j >= len || buf[j] != ' ' || m == 0 || m > 16) {
+            st->hbytes += (uint32_t)j;
+            st->mpos = (uint8_t)m;
+            return j;
+        }
+        st->mpos = (uint8_t)m;
+        st->method = identify_method(st);
+        st->state = S_TGT_SP;
+        j++;
+        st->hbytes += (uint32_t)j;
+        return j;
+    }
+    if (st->state == S_VER_SP) {
+        /* "HTTP/1.d" then CRLF or LF */
+        if (len < 9 || memcmp(buf, "HTTP/1.", 7) != 0 || buf[7] < '0' || buf[7] > '9')
+            return 0;
+        if (buf[8] == '\n')
+            j = 9;
+        else if (len >= 10 && buf[8] == '\r' && buf[9] == '\n')
+            j = 10;
+        else
+            return 0;
+        st->mpos = 7;
+        st->minor = (uint8_t)(buf[7] - '0');
+        st->state = S_HSTART;
+        st->hbytes += (uint32_t)j;
+        return j;
+    }
+    if (st->state == S_RVER && st->mpos == 1) {
+        /* "TTP/1.d DDD" and then a space, CR or LF (left to step) */
+        if (len < 11 || memcmp(buf, "TTP/1.", 6) != 0 || buf[6] < '0' || buf[6] > '9' || buf[7] != ' ' ||
+            buf[8] < '1' || buf[8] > '9' || buf[9] < '0' || buf[9] > '9' || buf[10] < '0' || buf[10] > '9')
+            return 0;
+        st->mpos = 7;
+        st->minor = (uint8_t)(buf[6] - '0');
+        st->mend = 1;
+        st->status = (uint16_t)((buf[8] - '0') * 100 + (buf[9] - '0') * 10 + (buf[10] - '0'));
+        st->ndig = 3;
+        st->state = S_STATUS_END;
+        st->hbytes += 11;
+        return 11;
+    }
+    return 0;
+}
+
 /* shim_h1_feed: see http1.h. */
-int shim_h1_feed(struct shim_h1 *st, const uint8_t *buf, size_t len,
+int shim_h1_feed(struct shim_h1 *restrict st, const uint8_t *restrict buf, size_t len,
                  struct shim_h1_event *ev, size_t *consumed)
 {
     size_t i = 0, take;
@@ -800,6 +905,17 @@ int shim_h1_feed(struct shim_h1 *st, const uint8_t *buf, size_t len,
             fill(st, SHIM_H1_EV_BEGIN, ev);
             *consumed = i + 1;
             return SHIM_H1_EVENT;
+        case S_METHOD:
+        case S_VER_SP:
+        case S_RVER:
+            i += fast_start(st, buf + i, len - i);
+            if (i == len)
+                continue;
+            if (st->state == S_HSTART)
+                i += fast_lines(st, buf + i, len - i);
+            if (i == len)
+                continue;
+            break;
         case S_HSTART:
             i += fast_lines(st, buf + i, len - i);
             if (i == len)
