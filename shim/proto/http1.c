@@ -11,6 +11,9 @@
 
 #include <stddef.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -637,6 +640,31 @@ void shim_h1_expect(struct shim_h1 *st, enum shim_http_method m)
 }
 
 /*
+ * scan_vchar: the index of the first byte of buf[j..n) that is not a
+ * field-value byte (HTAB, SP..~, obs-text), or n. Sixteen bytes at a time
+ * with SSE2 where the whole block is inside the buffer; never reads past n.
+ */
+static size_t scan_vchar(const uint8_t *buf, size_t j, size_t n)
+{
+#if defined(__SSE2__)
+    const __m128i flip = _mm_set1_epi8((char)0x80), lim = _mm_set1_epi8((char)(0x20 ^ 0x80));
+    const __m128i tab = _mm_set1_epi8('\t'), del = _mm_set1_epi8(0x7f);
+    while (j + 16 <= n) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(buf + j));
+        __m128i ctl = _mm_cmplt_epi8(_mm_xor_si128(v, flip), lim); /* v < 0x20, unsigned */
+        __m128i bad = _mm_or_si128(_mm_andnot_si128(_mm_cmpeq_epi8(v, tab), ctl), _mm_cmpeq_epi8(v, del));
+        int mask = _mm_movemask_epi8(bad);
+        if (mask)
+            return j + (size_t)__builtin_ctz((unsigned)mask);
+        j += 16;
+    }
+#endif
+    while (j < n && (buf[j] >= 0x20 ? buf[j] != 0x7f : buf[j] == '\t'))
+        j++;
+    return j;
+}
+
+/*
  * fast_scan: the bytes of a run that step() would accept one by one without
  * changing anything but the head byte count (an uninterpreted header value,
  * a reason phrase, a header name no longer matching any interpreted header)
@@ -655,8 +683,7 @@ static size_t fast_scan(struct shim_h1 *restrict st, const uint8_t *restrict buf
             return 0;
         /* fall through */
     case S_REASON:
-        while (j < n && (buf[j] >= 0x20 ? buf[j] != 0x7f : buf[j] == '\t'))
-            j++;
+        j = scan_vchar(buf, 0, n);
         break;
     case S_HNAME:
         if (st->mmask)
@@ -724,8 +751,7 @@ static size_t fast_lines(struct shim_h1 *restrict st, const uint8_t *restrict bu
             break;
         j++;
         size_t v0 = j;
-        while (j < len && (buf[j] >= 0x20 ? buf[j] != 0x7f : buf[j] == '\t'))
-            j++;
+        j = scan_vchar(buf, j, len);
         size_t v1 = j, end;
         if (j < len && buf[j] == '\n')
             end = j + 1;
