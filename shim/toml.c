@@ -207,12 +207,13 @@ static int is_control(int c)
     return (c < 0x20 && c != '\t') || c == 0x7f;
 }
 
-/* is_digit / is_bare: character classes. */
+/* is_digit: an ASCII decimal digit. */
 static int is_digit(int c)
 {
     return c >= '0' && c <= '9';
 }
 
+/* is_bare: a character of a bare key (A-Z a-z 0-9 _ -). */
 static int is_bare(int c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || is_digit(c) || c == '_' || c == '-';
@@ -1252,6 +1253,9 @@ static int parse_keyval(struct parser *p, uint32_t t)
                     return fail(p, seg_at, "an inline table cannot be extended");
                 if (c->flags & SHIM_TOML_F_HEADER)
                     return fail(p, seg_at, "dotted keys cannot add to a table defined by a [header]");
+                /* a parent made by a header ([x.y.z], then y.k = 1 in
+                 * [x]) is defined by the dotted key from now on */
+                c->flags = (uint8_t)((c->flags & ~SHIM_TOML_F_IMPLICIT) | SHIM_TOML_F_DOTTED);
             }
             t = child;
             continue;
@@ -1544,8 +1548,7 @@ const char *shim_toml_key(const struct shim_toml_doc *doc, const struct shim_tom
 
 const char *shim_toml_str(const struct shim_toml_doc *doc, const struct shim_toml_node *n, size_t *len)
 {
-    if (!n || n->type < SHIM_TOML_STRING || n->type == SHIM_TOML_INTEGER || n->type == SHIM_TOML_FLOAT ||
-        n->type == SHIM_TOML_BOOL || n->type > SHIM_TOML_TIME_LOCAL)
+    if (!n || (n->type != SHIM_TOML_STRING && (n->type < SHIM_TOML_DATETIME || n->type > SHIM_TOML_TIME_LOCAL)))
         return NULL;
     if (len)
         *len = n->v.s.len;
@@ -1570,6 +1573,7 @@ static size_t seg_write(const struct shim_toml_doc *doc, const node_t *n, char *
 {
     static const char hex[] = "0123456789abcdef";
     const node_t *par = node_ptr(doc, n->parent);
+    const char *key = doc->arena + n->key;
     char tmp[16];
     size_t len = 0, i;
 
@@ -1590,7 +1594,6 @@ static size_t seg_write(const struct shim_toml_doc *doc, const node_t *n, char *
         }
         return len;
     }
-    const char *key = doc->arena + n->key;
     if (seg_bare(key, n->key_len)) {
         if (out)
             memcpy(out, key, n->key_len);

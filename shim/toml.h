@@ -21,13 +21,17 @@
  * tables. Empty tables and arrays are nodes without children, so the exact
  * structure of the document can be printed back.
  *
- * Memory: sizeof(struct shim_toml_node) (64 bytes) per key segment
+ * Memory: sizeof(struct shim_toml_node) (56 bytes on LP64) per key segment
  * defined, array element and table, plus every decoded string, key and
- * date-time text with a NUL after it. An arena of 4 times the document's
- * size plus 4 KiB always suffices for ordinary files (short keys, one
- * value per line); a document that does not fit is refused with -ENOMEM.
+ * date-time text with a NUL after it. A settings file with one key per line
+ * needs about 3 times its size (the Athomic example, 314 bytes: 1106);
+ * SHIM_TOML_ARENA_MAX(len) (about 30 bytes per input byte) is enough for
+ * any input of len bytes, valid or not. A document that does not fit is
+ * refused with -ENOMEM.
  *
- * Limits: arrays and inline tables nest at most SHIM_TOML_MAX_DEPTH deep;
+ * Limits: arrays and inline tables nest at most SHIM_TOML_MAX_DEPTH deep
+ * (the parser then needs under 16 KiB of stack); dotted keys and
+ * headers may nest tables to any depth (no recursion follows them);
  * the document and the arena are at most 2 GiB; floats are rounded
  * correctly (an exact decimal conversion, no strtod); a float literal whose
  * magnitude is too large for a double (e.g. 1e400) is refused, one too
@@ -86,6 +90,13 @@ struct shim_toml_node {
 
 /* The first error: 1-based line and column (in characters) and the byte
  * offset, all within the input; msg is a static string. */
+/* An arena that no input of len bytes can exhaust: at most one node per
+ * two input bytes (plus the containers left open by a bad document), and
+ * strings never longer than their source. */
+#define SHIM_TOML_ARENA_MAX(len)                                               \
+    ((size_t)(len) * (sizeof(struct shim_toml_node) / 2 + 2) +                 \
+     (SHIM_TOML_MAX_DEPTH + 2) * sizeof(struct shim_toml_node) + 16)
+
 struct shim_toml_error {
     uint32_t line, col;
     size_t off;

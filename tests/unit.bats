@@ -31,3 +31,19 @@ run_unit() {
   [ -f "$REPO/tests/unit/test_route.c" ] || skip "no route tests in this tree"
   run_unit test_route
 }
+
+@test "unit: Redis RESP2/RESP3 parser, every stream split at every byte" {
+  run_unit test_redis
+}
+
+@test "unit: memcached text and binary parser, every stream split at every byte" {
+  run_unit test_memcached
+}
+
+@test "unit: PostgreSQL protocol parser, every stream split at every byte" {
+  run_unit test_postgres
+}
+
+@test "unit: MySQL/MariaDB protocol parser, every stream split at every byte" {
+  run_unit test_mysql
+}

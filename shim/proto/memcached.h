@@ -9,7 +9,7 @@
  *   mode SHIM_MC_RESPONSE). A zero-filled struct shim_mc is a request
  *   parser ready for its first byte; shim_memcached_init() sets the mode.
  * - The state is plain data: fixed size (sizeof(struct shim_mc) is the whole
- *   memory the parser ever uses: 128 bytes on LP64), no pointers, no
+ *   memory the parser ever uses: 120 bytes on LP64), no pointers, no
  *   allocation, no globals, no I/O. memset 0 (or shim_memcached_init)
  *   recovers from any state.
  * - shim_memcached_feed() is a pure function of (state, bytes): feeding the
@@ -67,16 +67,22 @@
  * pops one per RESP_DONE, except:
  * - SHIM_MC_F_NOREPLY: no reply will come (text "noreply", quit, binary
  *   QuitQ): do not queue.
- * - SHIM_MC_F_QUIET: a reply comes only for some outcomes (meta "q" flag:
- *   none on mg miss, ms / md success...; binary quiet opcodes: GetQ / GetKQ
- *   / GATQ only on hit, the other Q opcodes only on error). Binary replies
- *   carry the request's opaque: match them by opaque; the quiet requests
- *   still pending when the reply to a later non-quiet request (typically a
- *   Noop) arrives got no reply: a miss for a get, a success otherwise. For
- *   meta quiet commands, which have no opaque unless the client asked for
- *   one ("O" flag), attribute a reply to the oldest pending quiet command of
- *   its kind and, at the "MN" reply to an "mn", finish every quiet command
- *   queued before it the same way.
+ * - SHIM_MC_F_QUIET: a reply comes only for some outcomes: meta "q" flag
+ *   (mg: none on a miss; ms, md, ma: none on success), binary quiet opcodes
+ *   (GetQ / GetKQ / GATQ: only on a hit; the other Q opcodes: only on an
+ *   error). Queue them marked quiet and match each reply thus:
+ *   1. a reply with SHIM_MC_F_OPAQUE answers the oldest pending command
+ *      with the same opaque (and, binary, the same opcode: replies echo
+ *      both, and clients often leave the opaque 0; meta replies carry an
+ *      opaque when the client sent an O flag);
+ *   2. else a reply with SHIM_MC_F_KEY (a meta reply with a k flag) answers
+ *      the oldest pending command with the same keyhash;
+ *   3. else it answers the oldest pending non-quiet command, unless that is
+ *      an mn and the reply is not MN: then the oldest pending quiet one.
+ *   Every quiet command queued before the one answered got no reply: it
+ *   had its silent outcome (a miss for a get, success otherwise).
+ *   Clients using quiet commands must tell the replies apart themselves, so
+ *   they send O or k flags (or one quiet command at a time before mn).
  * - Before feeding a reply's first byte, tell the response parser what it
  *   answers when it matters: shim_memcached_expect(rsp,
  *   shim_memcached_expect_for(cmd)) at the previous RESP_DONE (or before the
@@ -179,6 +185,8 @@ enum shim_mc_ev_type {
 #define SHIM_MC_F_NOREPLY 0x02u /* REQ_DONE: no reply will come */
 #define SHIM_MC_F_QUIET   0x04u /* REQ_DONE: a reply comes only for some outcomes */
 #define SHIM_MC_F_DATA    0x08u /* REQ_DONE: a data block followed the line (bytes = its length) */
+#define SHIM_MC_F_OPAQUE  0x10u /* opaque is set: binary, or a meta "O<opaque>" flag */
+#define SHIM_MC_F_KEY     0x20u /* keyhash is set: meta request key, or a meta reply's "k<key>" */
 
 /*
  * One event. Fields not listed for a type are zero.
@@ -201,7 +209,8 @@ struct shim_mc_event {
     uint16_t pad2;
     uint32_t keys;    /* REQ_DONE: cache lookups */
     uint32_t hits;    /* RESP_DONE: values found */
-    uint32_t opaque;  /* binary opaque */
+    uint32_t opaque;  /* F_OPAQUE: binary opaque, or hash of a meta O flag's value */
+    uint32_t keyhash; /* F_KEY: hash of the key (meta only) */
     uint64_t bytes;
 };
 
@@ -229,7 +238,8 @@ struct shim_mc {
     uint8_t hpos;    /* binary header bytes collected */
     uint8_t nummask; /* tokens 1..7 that are unsigned numbers */
     uint8_t negmask; /* tokens 1..7 that are '-' numbers */
-    uint8_t pad[3];
+    uint8_t hbits;   /* meta: what the current token hashes */
+    uint8_t pad[2];
     uint32_t ntok;   /* tokens on the line so far */
     uint32_t linelen;
     uint32_t keys;   /* request: keys of the command */
@@ -238,6 +248,9 @@ struct shim_mc {
     uint64_t num;       /* the length token's value */
     uint64_t remaining; /* data block / binary body bytes left */
     uint64_t bytes;     /* data block / value bytes */
+    uint32_t hash;      /* running hash of the current O / k token */
+    uint32_t opaque;
+    uint32_t keyhash;
     char word[16];
     uint8_t hdr[24];
 };

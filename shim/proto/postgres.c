@@ -240,6 +240,8 @@ static void portal_forget(struct shim_pg_front *f, uint32_t h)
 static void q_push(struct shim_pg_back *b, uint8_t kind)
 {
     unsigned tail;
+    if (b->desync)
+        return; /* untracked until the queue drains */
     if (b->qlen > SHIM_PG_QUEUE_CAP || b->qhead >= SHIM_PG_QUEUE_CAP) {
         b->qlen = 0; /* can't happen: state corrupted by the caller */
         b->qhead = 0;
@@ -376,6 +378,8 @@ static void resp_one(struct shim_pg *st, struct shim_pg_event *ev, int is_error)
 {
     struct shim_pg_back *b = &st->u.be;
     uint8_t head = q_head(b);
+    if (!b->ready_seen)
+        return; /* startup phase: no request can be answered yet */
     if (head == K_EXECUTE) {
         q_pop(b, 1);
         ev->done = 1;
@@ -432,9 +436,12 @@ static int be_finish(struct shim_pg *st, struct shim_pg_event *ev)
         ev->type = SHIM_PG_EV_RESP;
         ev->kind = SHIM_PG_RESP_READY;
         ev->txn = st->op;
-        if (b->qlen == 0 && !b->ready_seen && !b->desync)
+        if (!b->ready_seen) {
+            /* the end of the startup: requests sent early stay queued */
             ev->flags |= SHIM_PG_F_STARTUP;
-        b->ready_seen = 1;
+            b->ready_seen = 1;
+            break;
+        }
         while ((head = q_head(b)) != 0) {
             if (head == K_EXECUTE) {
                 n = b->qcount[b->qhead];
@@ -554,12 +561,14 @@ static void tag_byte(struct shim_pg *st, uint8_t c)
         st->rows = 0;
     }
     if (c >= '0' && c <= '9' && st->ndig != 0xff) {
-        if (st->ndig >= 19) {
-            st->ndig = 0xff; /* longer than any row count */
+        uint64_t d = (uint64_t)(c - '0');
+        if (st->rows > (UINT64_MAX - d) / 10) {
+            st->ndig = 0xff; /* more than any row count */
             return;
         }
-        st->rows = st->rows * 10 + (uint64_t)(c - '0');
-        st->ndig++;
+        st->rows = st->rows * 10 + d;
+        if (st->ndig < 100)
+            st->ndig++;
     } else {
         st->ndig = 0xff;
     }

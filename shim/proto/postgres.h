@@ -10,7 +10,7 @@
  *   struct shim_pg is a frontend parser ready for the connection's first
  *   byte; shim_pg_init() sets the mode.
  * - The state is plain data: fixed size (sizeof(struct shim_pg) is all the
- *   memory the parser uses: 152 bytes on LP64), no pointers, no allocation,
+ *   memory the parser uses: 168 bytes on LP64), no pointers, no allocation,
  *   no globals, no I/O; it may be copied or memset. memset 0 (or
  *   shim_pg_init) recovers from any state.
  * - shim_pg_feed() is a pure function of (state, bytes, and the
@@ -74,7 +74,13 @@
  *        the batch (a Parse or Bind failed before its Execute was sent, or
  *        a Parse-only batch) has done = 0.
  *      - the ReadyForQuery ending the startup has done = 0 (flag
- *        SHIM_PG_F_STARTUP); an ErrorResponse before it is a failed login.
+ *        SHIM_PG_F_STARTUP); an ErrorResponse before it is a failed login
+ *        (done = 0; usually FATAL: SHIM_PG_F_FATAL). Nothing is completed
+ *        before it: requests a client sends ahead of it stay queued.
+ *      - ErrorResponse with SHIM_PG_F_FATAL: the server closes the
+ *        connection next; what is still pending got no response.
+ *      - NoticeResponse, NotificationResponse, ParameterStatus and the
+ *        other messages make no event.
  *   5. If more than SHIM_PG_QUEUE_CAP runs of requests are pending (a
  *      very deep pipeline of alternating kinds), the backend stops tracking
  *      and sets SHIM_PG_F_DESYNC on its events until its queue drains; the

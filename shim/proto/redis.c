@@ -58,8 +58,10 @@ enum { IQ_SPACE = 0, IQ_WORD, IQ_DQ, IQ_DQ_ESC, IQ_SQ, IQ_SQ_ESC };
 #define INT_LINE_CAP 21u    /* ':' line: sign and 20 digits */
 #define DOUBLE_LINE_CAP 64u /* ',' line */
 
+/* Fixed-size strings, so the table needs no relocations. */
 #define NAME_(name) #name,
-static const char *const cmd_names[SHIM_REDIS_CMD_COUNT] = {"_OTHER", SHIM_REDIS_COMMANDS(NAME_)};
+static const char cmd_names[SHIM_REDIS_CMD_COUNT][SHIM_REDIS_NAME_CAP + 1] = {
+    "_OTHER", SHIM_REDIS_COMMANDS(NAME_)};
 #undef NAME_
 
 /* upper: ASCII uppercase of c, other bytes unchanged. */
@@ -604,7 +606,7 @@ static int step(struct shim_redis *st, uint8_t c, struct shim_redis_event *ev)
             st->state = S_LEN;
             return req_begin(st, 0, ev);
         }
-        if (is_name_char(c) && c != '_' && c != '-') {
+        if (((c | 0x20) >= 'a' && (c | 0x20) <= 'z')) {
             req_begin(st, SHIM_REDIS_F_INLINE, ev);
             name_char(st, c);
             st->argc = 1;
@@ -675,17 +677,23 @@ static int step(struct shim_redis *st, uint8_t c, struct shim_redis_event *ev)
         return A_OK;
     case S_INL_NAME:
     case S_INL_ARGS:
-        if (c == '\r' || c == '\n' || (st->state == S_INL_NAME && (c == ' ' || c == '\t'))) {
+        if (c == '\r' || c == '\n') {
             if (st->state == S_INL_NAME && !inline_known(st))
                 return A_BAD;
             if (c == '\n')
                 return req_done(st, ev);
-            st->state = c == '\r' ? S_INL_LF : S_INL_ARGS;
+            st->state = S_INL_LF;
             return A_OK;
         }
         if (++st->linelen > SHIM_REDIS_INLINE_CAP)
             return A_BAD;
         if (st->state == S_INL_NAME) {
+            if (c == ' ' || c == '\t') {
+                if (!inline_known(st))
+                    return A_BAD;
+                st->state = S_INL_ARGS;
+                return A_OK;
+            }
             if (!is_name_char(c))
                 return A_BAD;
             name_char(st, c);
@@ -732,7 +740,7 @@ int shim_redis_feed(struct shim_redis *st, const uint8_t *buf, size_t len,
                 j++;
             if (j - i > SHIM_REDIS_LINE_CAP - st->linelen) {
                 st->state = S_BAD;
-                *consumed = i;
+                *consumed = i + (SHIM_REDIS_LINE_CAP - st->linelen);
                 return SHIM_REDIS_BAD;
             }
             st->linelen += (uint32_t)(j - i);

@@ -9,7 +9,7 @@
  *   bytes, mode SHIM_REDIS_RESPONSE). A zero-filled struct shim_redis is a
  *   request parser ready for its first byte; shim_redis_init() sets the mode.
  * - The state is plain data: fixed size (sizeof(struct shim_redis) is the
- *   whole memory the parser ever uses: 176 bytes on LP64), no pointers, no
+ *   whole memory the parser ever uses: 168 bytes on LP64), no pointers, no
  *   allocation, no globals, no I/O. It may be memset, copied or placed in
  *   shared memory. memset 0 (or shim_redis_init) recovers from any state.
  * - shim_redis_feed() is a pure function of (state, bytes): feeding the same
@@ -24,15 +24,18 @@
  * - RESP: "*<argc>\r\n" then argc bulk strings "$<len>\r\n<bytes>\r\n"
  *   (what every client library and redis-cli send). argc 1..2^31-1; "*0" and
  *   "*-1" are accepted as the server does (it ignores them): they give a
- *   REQ_DONE with SHIM_REDIS_F_NOREPLY. Any element other than a bulk string,
- *   a nil bulk ("$-1"), or a length over SHIM_REDIS_MAX_BULK is BAD.
+ *   REQ_DONE with SHIM_REDIS_F_NOREPLY. An argument that is not a bulk
+ *   string (a nested array, an integer ...), a nil bulk "$-1", a negative
+ *   count other than "*-1", or a length over SHIM_REDIS_MAX_BULK is BAD.
  * - Inline: a line "<command> [args...]\r\n" (or ending in a bare LF) as
- *   typed in telnet / nc. Accepted only when the first word (letters, digits,
- *   '_', '-') is a known command name (case-insensitive), the line holds no
- *   control bytes other than TAB and is at most SHIM_REDIS_INLINE_CAP bytes;
- *   anything else is BAD. argc counts whitespace-separated words ("..." and
- *   '...' quoting honoured roughly: a quoted word with spaces is one word).
- *   Empty lines between commands are skipped (the server ignores them).
+ *   typed in telnet / nc. Accepted only when the first word (a letter, then
+ *   letters, digits, '_', '-') is a known command name (case-insensitive),
+ *   the line holds no control bytes other than TAB and is at most
+ *   SHIM_REDIS_INLINE_CAP bytes; anything else is BAD (REQ_BEGIN has been
+ *   reported at the first letter already: a caller drops that half command).
+ *   argc counts whitespace-separated words ("..." and '...' quoting honoured
+ *   roughly: a quoted word with spaces is one word). Empty lines between
+ *   commands are skipped (the server ignores them).
  *
  * Replies (response mode): every RESP2 and RESP3 type:
  *   '+' simple string, '-' error, ':' integer, '$' bulk string ("$-1" nil),
@@ -40,10 +43,14 @@
  *   '!' bulk error, '=' verbatim string, '%' map (2 elements per entry),
  *   '~' set, '|' attribute, '>' push; and the RESP3 streamed forms ("$?" with
  *   ";<len>" chunks ended by ";0", "*?" / "%?" / "~?" / ">?" / "|?" ended by
- *   "."). Lines end in CRLF exactly. An attribute is metadata before the
- *   element it annotates: it is not an element itself (neither of its parent
- *   nor a reply). A top-level push is out of band: it gives a PUSH event, not
- *   a RESP_DONE, and answers no command.
+ *   "."). Lines end in CRLF exactly; a simple string, error or number line
+ *   longer than SHIM_REDIS_LINE_CAP is BAD, and so are "-1" lengths other
+ *   than for '$' and '*', other negative lengths, lengths over
+ *   SHIM_REDIS_MAX_BULK / SHIM_REDIS_MAX_COUNT, a payload not followed by
+ *   CRLF, and a type byte that is none of the above. An attribute is
+ *   metadata before the element it annotates: it is not an element itself
+ *   (neither of its parent nor a reply). A top-level push is out of band:
+ *   it gives a PUSH event, not a RESP_DONE, and answers no command.
  *
  * Pairing replies with commands (the caller's job; the parser does not match
  * them): Redis answers commands in order, one reply each, so the caller keeps

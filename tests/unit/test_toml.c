@@ -992,6 +992,17 @@ static void test_structure(void)
     CHECK(shim_toml_path(&doc, n, NULL, path, sizeof(path)) > 0);
     CHECK_STREQ(path, "t.\"\"");
 
+    /* dotted keys may add to a table only made as a header's parent */
+    CHECK_EQ(parse("[x.y.z]\n[x]\ny.a = 1\n[x.y.z.w]\n"), 0);
+    CHECK_EQ(shim_toml_get(&doc, NULL, "x.y.a")->v.i, 1);
+    REQUIRE(parse("\xef\xbb\xbf" "top.\"a.b\" = 1\n"
+                  "[[srv]]\nname = 'x'\n[srv.sub]\nk = 1\n"
+                  "[[srv]]\nname = 'y'\n"
+                  "[empty]\n"
+                  "[t]\ninl = { x = 1, y.z = [ [], {} ] }\n"
+                  "\"quoted key\" = \"\"\n\"\" = 0\n") == 0);
+    root = shim_toml_root(&doc);
+
     /* leaves: an empty table counts, arrays are not entered */
     {
         static const char *const want[] = {"top.\"a.b\"", "srv", "empty", "t.inl.x", "t.inl.y.z", "t.\"quoted key\"",
@@ -1056,6 +1067,7 @@ static void test_errors(void)
         {"a.b = 1\na.b.c = 2\n", 2, 3, "already has a value"},
         {"x = [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n", 1, 37, "nested too deep"},
         {"= 1\n", 1, 1, "missing key"},
+        {"[x.y.z]\n[x]\ny.a = 1\n[x.y]\n", 4, 4, "dotted keys"},
         {"a = \n", 1, 5, "expected a value"},
     };
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
@@ -1110,7 +1122,7 @@ static void test_floats(void)
         unit_set_context("long tie");
         REQUIRE(parse(big) == 0);
         CHECK(memcmp(&shim_toml_get(&doc, NULL, "f")->v.f, &want, sizeof(want)) == 0);
-        CHECK(want > 1.0000000000000002 - 1e-17);
+        CHECK(want == 1.0 + 0x1p-52); /* rounded up, not to even */
     }
     for (int i = 0; i < 200000; i++) {
         char digits[64];
@@ -1163,6 +1175,29 @@ static void test_arena(void)
     CHECK(need > 0);
     CHECK(need <= len * 4 + 4096);
     printf("athomic settings (%zu bytes) need an arena of %zu bytes\n", len, need);
+    /* every construct, every arena size: -ENOMEM at a position in the
+     * input until it fits */
+    {
+        static const char all[] = "s = \"esc \\u00e9 \\t\"\nl = 'lit'\nm = \"\"\"\nx\\\n  y\"\"\"\n"
+                                  "ml = '''\nz'''\n[t.u]\na.b = [1, 2.5, [true], {k = 1979-05-27 07:32:00Z}]\n"
+                                  "d = 1979-05-27\ntm = 07:32:00\n[[arr]]\n[[arr]]\nq = \"\"\n";
+        size_t alen = strlen(all);
+        for (sz = 0; sz <= sizeof(small); sz++) {
+            rc = shim_toml_parse(&d, small, sz, all, alen);
+            if (rc == 0)
+                break;
+            unit_set_context("arena size %zu", sz);
+            CHECK_EQ(rc, -ENOMEM);
+            CHECK(d.err.off <= alen && d.err.line >= 1 && d.err.line <= 16);
+        }
+        unit_context[0] = '\0';
+        CHECK_EQ(rc, 0);
+        CHECK(sz <= SHIM_TOML_ARENA_MAX(alen));
+        CHECK_STREQ(shim_toml_str(&d, shim_toml_get(&d, NULL, "m"), NULL), "xy");
+        CHECK_STREQ(shim_toml_str(&d, shim_toml_get(&d, NULL, "t.u.a.b"), NULL), NULL);
+        CHECK_EQ(shim_toml_get(&d, NULL, "t.u.a.b")->count, 4);
+        CHECK_EQ(shim_toml_get(&d, NULL, "arr")->count, 2);
+    }
     /* a misaligned arena works too */
     CHECK_EQ(shim_toml_parse(&d, small + 1, sizeof(small) - 1, athomic, len), 0);
     /* not NUL-terminated: the parser must stop at len */
