@@ -38,7 +38,15 @@ enum shim_proto {
     PROTO_UNKNOWN = 0, /* not decided yet: the first bytes will tell */
     PROTO_NONE,        /* nothing we parse: bytes are only counted */
     PROTO_HTTP,
+    PROTO_REDIS,
+    PROTO_MEMCACHED,
+    PROTO_POSTGRES,
+    PROTO_MYSQL,
+    PROTO_COUNT
 };
+
+/* shim_proto_name: "http", "redis", ... for labels */
+const char *shim_proto_name(int proto);
 
 struct shim_ext; /* per-connection protocol state, from a fixed pool (session.h) */
 

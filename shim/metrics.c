@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "shim/conn.h"
+#include "shim/db.h"
 #include "shim/metrics.h"
 #include "shim/netaddr.h"
 #include "shim/proto/http1.h"
@@ -76,7 +77,7 @@ int shim_metrics_init(void)
     struct shim_family *fb = shim_family(&def_bytes);
     f_connect = shim_family(&def_connect_duration);
     f_errors = shim_family(&def_connect_errors);
-    if (!fc || !fa || !fb || !f_connect || !f_errors || http_families() != 0)
+    if (!fc || !fa || !fb || !f_connect || !f_errors || http_families() != 0 || shim_db_metrics_init() != 0)
         return -ENOMEM;
     for (int r = 0; r < 2; r++) {
         struct shim_lv role = lv(role_name[r]);
@@ -422,8 +423,7 @@ void shim_m_retry(int family, const uint8_t *addr, uint16_t port, int exhausted)
 
 void shim_m_parse_error(int proto)
 {
-    static const char *const names[] = {"unknown", "none", "http"};
-    struct shim_lv v = lv(proto >= 0 && proto < 3 ? names[proto] : "unknown");
+    struct shim_lv v = lv(shim_proto_name(proto));
     struct shim_series *s = get(fam.parse_errors, &v);
     if (s)
         shim_counter_add(s, 1);

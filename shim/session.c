@@ -18,6 +18,10 @@
 
 #include "shim/metrics.h"
 #include "shim/session.h"
+#include "shim/proto/memcached.h"
+#include "shim/proto/mysql.h"
+#include "shim/proto/postgres.h"
+#include "shim/proto/redis.h"
 #include "shim/shim.h"
 
 static struct shim_ext *pool;
@@ -86,6 +90,8 @@ static int start(struct shim_fd *e, enum shim_proto proto)
     x->proto = (uint8_t)proto;
     if (proto == PROTO_HTTP)
         shim_http_start(e, &x->u.http);
+    else
+        shim_db_start(e, &x->u.db, proto);
     struct shim_ext *none = NULL;
     if (!__atomic_compare_exchange_n(&e->ext, &none, x, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
         ext_free(x); /* another thread decided first */
@@ -96,17 +102,48 @@ static int start(struct shim_fd *e, enum shim_proto proto)
 }
 
 /* decide: look at the first bytes of the connection. Returns the protocol,
- * or PROTO_UNKNOWN when more bytes are needed. */
+ * or PROTO_UNKNOWN when more bytes are needed. The side that speaks first
+ * tells: the client for HTTP, Redis, memcached and PostgreSQL, the server
+ * for MySQL. */
 static enum shim_proto decide(struct shim_fd *e, enum shim_dir dir, const uint8_t *b, size_t n)
 {
-    if (!request_dir(e, dir) || (e->kind != FD_SERVER && e->kind != FD_CLIENT && e->kind != FD_INET))
-        return PROTO_NONE; /* the peer speaks first: nothing we parse yet */
-    int h = shim_h1_detect_request(b, n);
-    if (h > 0)
-        return PROTO_HTTP;
-    if (h < 0)
-        return PROTO_UNKNOWN;
-    return PROTO_NONE;
+    if (e->kind != FD_SERVER && e->kind != FD_CLIENT && e->kind != FD_INET)
+        return PROTO_NONE;
+    int more = 0, r;
+    if (request_dir(e, dir)) {
+        if ((r = shim_h1_detect_request(b, n)) > 0)
+            return PROTO_HTTP;
+        more |= r < 0;
+        if ((r = shim_redis_detect_request(b, n)) > 0)
+            return PROTO_REDIS;
+        more |= r < 0;
+        if ((r = shim_pg_detect(b, n)) > 0)
+            return PROTO_POSTGRES;
+        more |= r < 0;
+        if ((r = shim_memcached_detect_request(b, n)) > 0)
+            return PROTO_MEMCACHED;
+        more |= r < 0;
+    } else {
+        if ((r = shim_mysql_detect(b, n)) > 0)
+            return PROTO_MYSQL;
+        more |= r < 0;
+    }
+    return more && n < sizeof(e->sniff) ? PROTO_UNKNOWN : PROTO_NONE;
+}
+
+const char *shim_proto_name(int proto)
+{
+    static const char *const names[PROTO_COUNT] = {"unknown", "none", "http", "redis", "memcached", "postgresql",
+                                                   "mysql"};
+    return proto >= 0 && proto < PROTO_COUNT ? names[proto] : "unknown";
+}
+
+/* proto_data: one run of bytes to the session's protocol */
+static int proto_data(struct shim_fd *e, struct shim_ext *x, enum shim_dir dir, const uint8_t *b, size_t n)
+{
+    if (x->proto == PROTO_HTTP)
+        return shim_http_data(e, &x->u.http, dir, b, n);
+    return shim_db_data(e, &x->u.db, dir, b, n);
 }
 
 /* feed: hand n bytes of iov (or n unseen bytes) to the session's protocol.
@@ -118,20 +155,20 @@ static void feed(struct shim_fd *e, struct shim_ext *x, enum shim_dir dir, const
     if (!iov) { /* sendfile: a body we do not see; its content does not matter */
         for (long left = n; left > 0 && rc == 0;) {
             size_t k = left > (long)sizeof(zeros) ? sizeof(zeros) : (size_t)left;
-            rc = shim_http_data(e, &x->u.http, dir, zeros, k);
+            rc = proto_data(e, x, dir, zeros, k);
             left -= (long)k;
         }
     } else {
         for (int i = 0; i < cnt && n > 0 && rc == 0; i++) {
             size_t k = iov[i].iov_len < (size_t)n ? iov[i].iov_len : (size_t)n;
             if (k)
-                rc = shim_http_data(e, &x->u.http, dir, iov[i].iov_base, k);
+                rc = proto_data(e, x, dir, iov[i].iov_base, k);
             n -= (long)k;
         }
     }
     if (rc < 0) {
         if (rc == -EPROTO)
-            shim_m_parse_error(PROTO_HTTP);
+            shim_m_parse_error(x->proto);
         __atomic_store_n(&e->proto, PROTO_NONE, __ATOMIC_RELEASE);
     }
 }
@@ -186,8 +223,12 @@ void shim_session_end(struct shim_fd *e, int dir, int err)
     struct shim_ext *x = __atomic_load_n(&e->ext, __ATOMIC_ACQUIRE);
     if (!x)
         return;
-    if (x->proto == PROTO_HTTP && e->proto == PROTO_HTTP)
-        shim_http_end(e, &x->u.http, dir, err);
+    if (e->proto == x->proto) {
+        if (x->proto == PROTO_HTTP)
+            shim_http_end(e, &x->u.http, dir, err);
+        else
+            shim_db_end(e, &x->u.db, dir, err);
+    }
     if (dir < 0) {
         struct shim_ext *mine = x;
         if (__atomic_compare_exchange_n(&e->ext, &mine, NULL, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))

@@ -17,6 +17,7 @@
 #include <sys/uio.h>
 
 #include "shim/conn.h"
+#include "shim/db.h"
 #include "shim/metrics.h"
 #include "shim/proto/http1.h"
 #include "shim/route.h"
@@ -48,6 +49,7 @@ struct shim_ext {
     uint8_t proto; /* enum shim_proto */
     union {
         struct shim_http_sess http;
+        struct shim_db_sess db; /* Redis, memcached, PostgreSQL, MySQL (db.c) */
     } u;
 };
 
