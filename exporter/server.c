@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "exporter/exporter.h"
@@ -34,7 +35,14 @@
 #include "shim/registry.h"
 #include "shim/shim.h"
 
-static _Atomic int kicked;  /* this process tried to start (0: not yet) */
+/* this process's exporter: not tried yet, serving (or given up), or
+ * deferred to the tree's endpoint that another process serves */
+enum { K_NONE = 0, K_DONE, K_DEFERRED };
+static _Atomic int kicked;
+static uint64_t next_check_ns; /* deferred: when to look at the tree's endpoint again */
+/* held while libmicrohttpd is loaded and started, and across fork, so a
+ * child never inherits a half-loaded library */
+static pthread_mutex_t load_mu = PTHREAD_MUTEX_INITIALIZER;
 static int listen_fd = -1;  /* inherited by forked children */
 static int listen_port;
 static struct MHD_Daemon *daemon_h;
@@ -133,7 +141,9 @@ static void *exporter_main(void *arg)
 {
     shim_tls.guard = 1;
     prctl(PR_SET_NAME, "promshim", 0, 0, 0);
+    pthread_mutex_lock(&load_mu);
     if (load_mhd() != 0) {
+        pthread_mutex_unlock(&load_mu);
         LOG_ERROR("libmicrohttpd.so.12 could not be loaded (%s): no /metrics endpoint; "
                   "install libmicrohttpd12, or use PROMSHIM_TEXTFILE_PATH",
                   dlerror() ? "not found" : "symbols missing");
@@ -142,6 +152,7 @@ static void *exporter_main(void *arg)
     daemon_h = mhd.start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD, 0, NULL, NULL, handle, NULL,
                                 MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd, MHD_OPTION_CONNECTION_LIMIT,
                                 (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
+    pthread_mutex_unlock(&load_mu);
     if (!daemon_h)
         LOG_ERROR("the exporter could not start on port %d: no /metrics endpoint in process %d", listen_port,
                   shim_pid);
@@ -152,7 +163,7 @@ static void *exporter_main(void *arg)
 
 /* make_listener: bind the first free port of the configured range. 0 or
  * -errno; says once on stderr when it had to move or found none. */
-static int make_listener(void)
+static int make_listener(int only_port)
 {
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
@@ -174,7 +185,7 @@ static int make_listener(void)
         in->sin_addr.s_addr = htonl(INADDR_ANY);
     }
     ss.ss_family = (sa_family_t)fam;
-    int first = shim_cfg.exporter_port, n = shim_cfg.exporter_port_range;
+    int first = only_port ? only_port : shim_cfg.exporter_port, n = only_port ? 1 : shim_cfg.exporter_port_range;
     for (int port = first; port < first + n && port <= 65535; port++) {
         int fd = real.socket(fam, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
@@ -190,17 +201,19 @@ static int make_listener(void)
             listen_fd = fd;
             listen_port = port;
             struct shim_shared *sh = shim_shared();
-            if (sh) {
-                sh->exporter_fd = fd;
-                sh->exporter_port = port;
-            }
-            if (port != first)
+            if (sh)
+                atomic_store(&sh->exporter_port, port);
+            if (only_port)
+                LOG_INFO("took over the process tree's /metrics endpoint on port %d (process %d)", port, shim_pid);
+            else if (port != first)
                 LOG_WARN("exporter port %d is taken; serving /metrics on port %d (process %d)", first, port,
                          shim_pid);
             return 0;
         }
         int err = errno;
         real.close(fd);
+        if (only_port)
+            return -err;
         if (err != EADDRINUSE && err != EACCES)
             return -err;
     }
@@ -209,18 +222,9 @@ static int make_listener(void)
     return -EADDRINUSE;
 }
 
-void shim_exporter_kick(void)
+/* start_thread: the promshim thread, with every signal blocked */
+static void start_thread(void)
 {
-    if (SHIM_LIKELY(atomic_load_explicit(&kicked, memory_order_relaxed)) || !shim_active)
-        return;
-    int expect = 0;
-    if (!atomic_compare_exchange_strong(&kicked, &expect, 1))
-        return;
-    if (!shim_cfg.exporter_enabled)
-        return;
-    shim_tls.guard++;
-    if (listen_fd < 0 && make_listener() != 0)
-        goto out;
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -233,12 +237,99 @@ void shim_exporter_kick(void)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc)
         LOG_ERROR("cannot start the exporter thread (error %d): no /metrics endpoint", rc);
+}
+
+/*
+ * kick: the first socket call of a process starts its exporter. A process
+ * that inherited the tree's listening socket serves it too. One that did not
+ * (its tree made the socket after it forked) makes the tree's endpoint only
+ * if nobody has: otherwise it defers, and on later socket calls (at most
+ * once a second) tries to bind the tree's port: when that works, the
+ * processes that served it are gone and this one takes over, on that port.
+ */
+static void kick(int may_retry)
+{
+    int k = atomic_load_explicit(&kicked, memory_order_relaxed);
+    if (SHIM_LIKELY(k == K_DONE) || !shim_active || (k == K_DEFERRED && !may_retry))
+        return;
+    if (k == K_DEFERRED) {
+        uint64_t now = shim_now_ns();
+        if (now < next_check_ns)
+            return;
+        next_check_ns = now + 1000000000ull;
+    } else if (!atomic_compare_exchange_strong(&kicked, &k, K_DONE)) {
+        return;
+    }
+    if (!shim_cfg.exporter_enabled) {
+        atomic_store(&kicked, K_DONE);
+        return;
+    }
+    shim_tls.guard++;
+    struct shim_shared *sh = shim_shared();
+    if (listen_fd < 0 && sh) {
+        int st = 0;
+        if (k == K_DEFERRED) {
+            if (make_listener(atomic_load(&sh->exporter_port)) != 0)
+                goto out; /* still served by another process of the tree */
+            atomic_store(&kicked, K_DONE);
+        } else if (!atomic_compare_exchange_strong(&sh->exporter_state, &st, 1)) {
+            atomic_store(&kicked, K_DEFERRED); /* the tree has (or is making) its endpoint */
+            next_check_ns = shim_now_ns() + 1000000000ull;
+            goto out;
+        } else {
+            int rc = make_listener(0);
+            atomic_store(&sh->exporter_state, 2);
+            if (rc != 0)
+                goto out;
+        }
+    } else if (listen_fd < 0 && make_listener(0) != 0) {
+        goto out;
+    }
+    start_thread();
 out:
     shim_tls.guard--;
 }
 
+void shim_exporter_kick(void)
+{
+    kick(1);
+}
+
+void shim_exporter_kick_io(void)
+{
+    kick(0);
+}
+
+static int fork_locked; /* the forking thread holds load_mu */
+
+/* shim_exporter_fork_prepare: wait (at most 200 ms: never wedge the host,
+ * say if it forks from inside a library constructor while our thread waits
+ * for the loader) until libmicrohttpd is not half loaded */
+void shim_exporter_fork_prepare(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_nsec += 200000000;
+    if (t.tv_nsec >= 1000000000) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000;
+    }
+    fork_locked = pthread_mutex_timedlock(&load_mu, &t) == 0;
+}
+
+void shim_exporter_fork_parent(void)
+{
+    if (fork_locked) {
+        fork_locked = 0;
+        pthread_mutex_unlock(&load_mu);
+    }
+}
+
 void shim_exporter_after_fork_child(void)
 {
+    pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    load_mu = fresh; /* held by the parent's forking thread, which is not here */
+    fork_locked = 0;
     daemon_h = NULL; /* its threads stayed with the parent */
-    atomic_store(&kicked, 0);
+    atomic_store(&kicked, K_NONE);
 }

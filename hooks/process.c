@@ -17,9 +17,11 @@ static pid_t shim_fork(void)
     if (!shim_active)
         return real.fork();
     int slot = shim_registry_fork_prepare();
+    shim_exporter_fork_prepare();
     pid_t r = real.fork();
     int saved = errno;
     if (r != 0) {
+        shim_exporter_fork_parent();
         shim_registry_fork_parent(slot, r);
     } else {
         shim_pid = (int)syscall(SYS_getpid);

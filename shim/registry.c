@@ -193,7 +193,6 @@ int shim_registry_init(size_t bytes, unsigned series_cap)
     reg->size = total;
     reg->used = hdr + pgbytes;
     reg->series_cap = series_cap;
-    reg->shared.exporter_fd = -1;
 
     pthread_mutexattr_t a;
     pthread_mutexattr_init(&a);

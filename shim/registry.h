@@ -134,8 +134,8 @@ unsigned long shim_events_dropped(void);
 
 /* The shared header also carries a few values for the whole tree. */
 struct shim_shared {
-    int exporter_fd;   /* listening socket made by promshim, -1 none */
-    int exporter_port; /* the port it is bound to */
+    _Atomic int exporter_state; /* 0 none, 1 being made, 2 made: one endpoint per tree */
+    _Atomic int exporter_port;  /* the port the tree's endpoint is bound to */
     uint64_t start_ns; /* wall-clock start of the tree */
 };
 struct shim_shared *shim_shared(void);

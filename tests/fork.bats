@@ -67,8 +67,9 @@ run_curls() {
     shim_env "$eport"
     start_bg fork "${SHIM_ENV[@]}" "$PROGS/fork_client" 127.0.0.1 "$port" 4 10 60
     wait_until 15 file_has "$BATS_TEST_TMPDIR/fork.out" '^children='
-    run cat "$BATS_TEST_TMPDIR/fork.out"
-    assert_output "children=4 per_child=10 connections=40 failed_children=0 sent=2560"
+    expected="children=4 per_child=10 connections=40 failed_children=0 sent=2560"
+    [[ "$(cat "$BATS_TEST_TMPDIR/fork.out")" == "$expected" ]] ||
+        fail "fork_client: expected '$expected'$(printf '\n'; dump_logs)"
     wait_exporter "$eport"
     wait_metric "$eport" promshim_processes '' 1
     text=$(scrape "$eport")
@@ -86,8 +87,9 @@ run_curls() {
     tf="$BATS_TEST_TMPDIR/fork.prom"
     tf_env "$tf"
     run "${TF_ENV[@]}" "$PROGS/fork_client" 127.0.0.1 "$port" 4 10
-    assert_success
+    # (run merges stderr: a child's crash shows up in $output.)
     assert_output "children=4 per_child=10 connections=40 failed_children=0 sent=2560"
+    assert_success
     text=$(read_textfile "$tf")
     assert_metric "$text" promshim_connections_total 'role="client"' 40
     assert_metric "$text" promshim_network_io_bytes_total 'direction="transmit",role="client"' 2560
@@ -110,7 +112,7 @@ run_curls() {
     child=$(sed -n 's/^child \([0-9]*\)$/\1/p' "$BATS_TEST_TMPDIR/tree.out")
     [[ -n "$child" ]] || fail "no child pid: $(cat "$BATS_TEST_TMPDIR/tree.out" "$BATS_TEST_TMPDIR/tree.err")"
     track_pid "$child"
-    pid_alive "$child"
+    assert_alive "$child" "the tree's child"
     # The parent has exited, but the tree lives on in the child: no file yet.
     never_within 1 test -e "$tf"
     touch "$gate"
@@ -131,7 +133,7 @@ run_curls() {
     assert_equal "$(cat "$BATS_TEST_TMPDIR/daemon.rc")" 0
     child=$(cat "$pidfile")
     track_pid "$child"
-    pid_alive "$child"
+    assert_alive "$child" "the daemon child"
     wait_exporter "$eport"
     wait_metric "$eport" promshim_processes '' 1
     run "$PROGS/conn_client" 127.0.0.1 "$port" 5
@@ -143,7 +145,7 @@ run_curls() {
     assert_metric "$text" promshim_network_io_bytes_total 'direction="transmit",role="server"' 5000
     # Still the daemon answering, and still alive after the scrapes.
     healthz "$eport"
-    pid_alive "$child"
+    assert_alive "$child" "the daemon child"
 }
 
 @test "connections_active: a child's connections leave the gauge when it is SIGKILLed" {
@@ -158,13 +160,40 @@ run_curls() {
     wait_exporter "$eport"
     wait_metric "$eport" promshim_connections_active 'role="client"' 5
     text=$(scrape "$eport")
+    assert_alive "$child" "hold_client's child"
     assert_metric "$text" promshim_connections_total 'role="client"' 5
     assert_metric "$text" promshim_processes '' 2
 
     kill -KILL "$child"
-    wait_until 10 file_has "$BATS_TEST_TMPDIR/hold.out" '^child_gone$'
+    wait_until 10 file_has "$BATS_TEST_TMPDIR/hold.out" '^child_gone signal=9$'
     wait_metric "$eport" promshim_connections_active 'role="client"' 2
     wait_metric "$eport" promshim_processes '' 1
     text=$(scrape "$eport")
     assert_metric "$text" promshim_connections_total 'role="client"' 5
+}
+
+@test "a tree whose processes first use sockets after the fork still has one endpoint" {
+    port=$(free_port)
+    eport=$(free_port 2)
+    start_echo "$port"
+    shim_env "$eport"
+    start_bg hold "${SHIM_ENV[@]}" "$PROGS/hold_client" 127.0.0.1 "$port" 2 3 late
+    wait_until 10 file_has "$BATS_TEST_TMPDIR/hold.out" '^ready$'
+    wait_exporter "$eport"
+    wait_metric "$eport" promshim_connections_active 'role="client"' 5
+    text=$(scrape "$eport")
+    assert_metric "$text" promshim_processes '' 2
+    # No second endpoint on the next port, and no "port taken" message.
+    if port_listening "$((eport + 1))"; then
+        fail "a second endpoint listens on $((eport + 1)): $(ss -Hltnp "sport = :$((eport + 1))")
+stderr: $(cat "$BATS_TEST_TMPDIR/hold.err")"
+    fi
+    assert_equal "$(cat "$BATS_TEST_TMPDIR/hold.err")" ""
+
+    # The tree's endpoint outlives the child, and the child's gauge leaves.
+    child=$(sed -n 's/^child \([0-9]*\)$/\1/p' "$BATS_TEST_TMPDIR/hold.out")
+    kill -KILL "$child"
+    wait_until 10 file_has "$BATS_TEST_TMPDIR/hold.out" '^child_gone signal=9$'
+    wait_metric "$eport" promshim_processes '' 1
+    wait_metric "$eport" promshim_connections_active 'role="client"' 2
 }

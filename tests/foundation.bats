@@ -341,6 +341,35 @@ teardown() {
     assert_line --index 0 --partial PROMSHIM_EXPORTR_PORT
 }
 
+@test "PROMSHIM_EXPORTER_ENABLED=false: no exporter, the textfile is still written" {
+    port=$(free_port)
+    eport=$(free_port)
+    start_echo "$port"
+    tf="$BATS_TEST_TMPDIR/off.prom"
+    start_bg client env LD_PRELOAD="$SHIM" PROMSHIM_EXPORTER_ENABLED=false \
+        PROMSHIM_EXPORTER_PORT="$eport" PROMSHIM_TEXTFILE_PATH="$tf" \
+        "$PROGS/conn_client" 127.0.0.1 "$port" 2 2
+    pid=$BG_PID
+    wait_until 10 file_has "$BATS_TEST_TMPDIR/client.out" '^connections=2 ok=2'
+    never_within 1 port_listening "$eport"
+    # conn_client lingers 2 s, then exits normally (and the textfile is written).
+    wait_until 10 pid_gone "$pid"
+    text=$(read_textfile "$tf")
+    assert_metric "$text" promshim_connections_total 'role="client"' 2
+    assert_equal "$(cat "$BATS_TEST_TMPDIR/client.err")" ""
+}
+
+@test "PROMSHIM_BIND_ADDRESS=127.0.0.1: the exporter listens on loopback only" {
+    port=$(free_port)
+    eport=$(free_port)
+    shim_env "$eport" PROMSHIM_BIND_ADDRESS=127.0.0.1
+    start_echo "$port" "${SHIM_ENV[@]}"
+    wait_exporter "$eport"
+    run ss -Hltn "sport = :$eport"
+    assert_success
+    assert_equal "$(printf '%s\n' "$output" | awk '{ print $4 }')" "127.0.0.1:$eport"
+}
+
 @test "PROMSHIM_ENABLED=0: no exporter, no textfile, identical behaviour" {
     port=$(free_port)
     eport=$(free_port)
@@ -421,7 +450,7 @@ time.sleep(600)
     declare -A allowed
     for n in socket socketpair connect accept accept4 close close_range shutdown dup dup2 dup3 \
         fcntl fcntl64 getsockopt read write readv writev send recv sendto recvfrom sendmsg \
-        recvmsg sendmmsg recvmmsg sendfile sendfile64 __read_chk __recv_chk __recvfrom_chk fork; do
+        recvmsg sendmmsg recvmmsg sendfile sendfile64 __read_chk __recv_chk __recvfrom_chk fork _exit; do
         allowed[$n]=1
     done
     run nm -D --defined-only "$SHIM"

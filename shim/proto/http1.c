@@ -367,6 +367,7 @@ static inline __attribute__((always_inline)) int step(struct shim_h1 *st, uint8_
             return A_BAD;
         st->method = identify_method(st);
         st->state = S_TGT_SP;
+        st->rl = 1;
         return A_OK;
     case S_TGT_SP:
         if (c == ' ')
@@ -633,6 +634,17 @@ void shim_h1_init(struct shim_h1 *st, enum shim_h1_mode mode)
     st->mode = (uint8_t)mode;
 }
 
+/* shim_h1_request_so_far: see http1.h. */
+int shim_h1_request_so_far(const struct shim_h1 *st, struct shim_h1_event *ev)
+{
+    if (st->mode != SHIM_H1_REQUEST || !st->rl)
+        return 0;
+    ev->method = st->method;
+    ev->path = st->path;
+    ev->path_len = st->path_len;
+    return 1;
+}
+
 /* shim_h1_expect: see http1.h. */
 void shim_h1_expect(struct shim_h1 *st, enum shim_http_method m)
 {
@@ -836,6 +848,7 @@ static size_t fast_start(struct shim_h1 *restrict st, const uint8_t *restrict bu
         st->mpos = (uint8_t)m;
         st->method = identify_method(st);
         st->state = S_TGT_SP;
+        st->rl = 1;
         j++;
         st->hbytes += (uint32_t)j;
         return j;

@@ -144,7 +144,7 @@ struct shim_h1 {
     uint8_t mmask;      /* token matcher: candidates left */
     uint8_t mend;       /* token matcher: token ended / CL: trailing space seen */
     uint8_t ndig;       /* digits of the number being parsed */
-    uint8_t pad;
+    uint8_t rl;         /* request mode: 1 once the method token ended */
     uint16_t status;
     uint16_t path_len;
     uint32_t hbytes;    /* bytes of the head (or trailer, or chunk-size line) so far */
@@ -211,6 +211,15 @@ int shim_h1_detect_request(const uint8_t *buf, size_t len);
 /* shim_h1_detect_response: 1 if buf begins with "HTTP/1.", -1 if the len
  * bytes are a proper prefix of it, 0 if not. */
 int shim_h1_detect_response(const uint8_t *buf, size_t len);
+
+/*
+ * shim_h1_request_so_far: request mode: what is known of the request being
+ * parsed (or of the last one, when the stream went BAD or ended): fills
+ * ev->method, ev->path and ev->path_len (the target as far as it was read)
+ * and returns 1 once the method token was complete, else 0 (ev untouched).
+ * For a request cut short before its head ended.
+ */
+int shim_h1_request_so_far(const struct shim_h1 *st, struct shim_h1_event *ev);
 
 /* shim_http_method_name: "GET" .. "PATCH" for the known methods, "_OTHER"
  * (the OpenTelemetry value) for OTHER and anything out of range. Static

@@ -544,3 +544,136 @@ curl_n() {
 pid_gone() {
     ! pid_alive "$1"
 }
+
+# ------------------------------------------------------------ HTTP suite ----
+
+# start_nginx_http PORT [PREFIX...]: like start_nginx (master +
+# NGINX_WORKERS workers, everything in $BATS_TEST_TMPDIR/nginx-PORT, html/
+# with index.html = "hello from nginx\n" and big.bin), but with keep-alive on
+# (unlimited requests per connection), the access log in NGINX_DIR/access.log
+# and locations that answer with a fixed status: /err500 (500), /shed429
+# (429), /shed503 (503). NGINX_HTTP_EXTRA is added to the http block. Sets
+# NGINX_PID (the master) and NGINX_DIR.
+start_nginx_http() {
+    local port=$1
+    shift
+    local d="$BATS_TEST_TMPDIR/nginx-$port"
+    NGINX_DIR=$d
+    mkdir -p "$d/html" "$d/tmp"
+    printf 'hello from nginx\n' >"$d/html/index.html"
+    head -c 100000 /dev/zero | tr '\0' 'n' >"$d/html/big.bin"
+    local user_line=""
+    (($(id -u) == 0)) && user_line="user root;"
+    cat >"$d/nginx.conf" <<NGINXEOF
+$user_line
+master_process on;
+worker_processes ${NGINX_WORKERS:-2};
+daemon off;
+pid $d/nginx.pid;
+error_log $d/error.log notice;
+events { worker_connections 512; }
+http {
+    access_log $d/access.log;
+    client_body_temp_path $d/tmp/body;
+    proxy_temp_path $d/tmp/proxy;
+    fastcgi_temp_path $d/tmp/fastcgi;
+    uwsgi_temp_path $d/tmp/uwsgi;
+    scgi_temp_path $d/tmp/scgi;
+    default_type application/octet-stream;
+    keepalive_timeout 60;
+    keepalive_requests 1000000;
+    sendfile off;
+    ${NGINX_HTTP_EXTRA:-}
+    server {
+        listen 127.0.0.1:$port;
+        root $d/html;
+        location / { }
+        location = /err500 { return 500; }
+        location = /shed429 { return 429; }
+        location = /shed503 { return 503; }
+    }
+}
+NGINXEOF
+    register_log "$d/error.log"
+    # nginx reads an NGINX variable as inherited listening sockets (binary
+    # upgrade): the exported path of the binary must not reach it.
+    start_bg "nginx-$port" env -u NGINX "$@" "$NGINX" -p "$d/" -c "$d/nginx.conf" -e "$d/error.log"
+    NGINX_PID=$BG_PID
+    wait_until 10 port_listening "$port" || fail "nginx on port $port did not start"
+    wait_until 10 _nginx_workers_up "$NGINX_PID" "${NGINX_WORKERS:-2}" ||
+        fail "nginx workers did not start"
+}
+
+# access_log_count FILE REGEX: how many lines of the access log FILE match
+# the extended REGEX (0 when none or no file).
+access_log_count() {
+    [[ -f "$1" ]] || { echo 0; return 0; }
+    grep -Ec -- "$2" "$1" || true
+}
+
+# start_http_test_server PORT [PREFIX...]: tests/progs/http_server.py on
+# 127.0.0.1:PORT behind PREFIX. Sets HTTPSRV_PID.
+start_http_test_server() {
+    local port=$1
+    shift
+    start_bg "httpsrv-$port" "$@" "$PY" "$PYPROGS/http_server.py" "$port"
+    HTTPSRV_PID=$BG_PID
+    wait_until 10 file_has "$BATS_TEST_TMPDIR/httpsrv-$port.out" '^listening' ||
+        fail "http_server.py on port $port did not start"
+}
+
+# assert_promtool_ok TEXT: `promtool check metrics` accepts TEXT with no
+# complaint at all (exit 0, no output: no parse error, no lint warning).
+assert_promtool_ok() {
+    local out rc=0
+    out=$(promtool check metrics <<<"$1" 2>&1) || rc=$?
+    if ((rc != 0)) || [[ -n "$out" ]]; then
+        {
+            echo "promtool check metrics failed (rc=$rc):"
+            echo "$out" | head -20
+        } | fail
+        return 1
+    fi
+}
+
+# describe_pid PID: "alive", "gone", or for a zombie that nobody reaped (an
+# orphan here: this machine's init does not reap) how it ended, read from
+# /proc/PID/stat's exit_code field.
+describe_pid() {
+    local stat code
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || {
+        echo "gone"
+        return
+    }
+    stat=${stat##*) }
+    if [[ "${stat:0:1}" != Z ]]; then
+        echo "alive"
+        return
+    fi
+    code=${stat##* }
+    if ((code & 0x7f)); then
+        echo "dead (killed by signal $((code & 0x7f)))"
+    else
+        echo "dead (exit status $((code >> 8)))"
+    fi
+}
+
+# assert_alive PID WHAT: fail, saying how it ended, when PID is not alive.
+assert_alive() {
+    pid_alive "$1" && return 0
+    fail "$2 (pid $1) is not running: $(describe_pid "$1")$(printf '\n'; dump_logs)"
+}
+
+# wait_access_log FILE REGEX N [TIMEOUT]: until exactly N lines of the access
+# log FILE match REGEX (nginx writes a line just after the response's last
+# byte, so a client can have its answer a moment before the line is there).
+wait_access_log() {
+    if ! wait_until "${4:-5}" _access_log_is "$1" "$2" "$3"; then
+        fail "access log $1: $(access_log_count "$1" "$2") lines match '$2', expected $3"
+        return 1
+    fi
+}
+
+_access_log_is() {
+    [[ "$(access_log_count "$1" "$2")" == "$3" ]]
+}

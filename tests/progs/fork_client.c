@@ -119,8 +119,15 @@ int main(int argc, char **argv)
                 continue;
             break;
         }
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        if (WIFSIGNALED(status)) {
+            fprintf(stderr, "fork_client: child %ld killed by signal %d\n", (long)pid,
+                    WTERMSIG(status));
             failed_children++;
+        } else if (WEXITSTATUS(status) != 0) {
+            fprintf(stderr, "fork_client: child %ld exited %d\n", (long)pid,
+                    WEXITSTATUS(status));
+            failed_children++;
+        }
     }
     freeaddrinfo(ai);
     printf("children=%ld per_child=%ld connections=%ld failed_children=%ld sent=%ld\n", children,

@@ -1,14 +1,18 @@
 /*
- * hold_client HOST PORT PARENT_CONNS CHILD_CONNS
+ * hold_client HOST PORT PARENT_CONNS CHILD_CONNS [late]
  *
  * Holds connections open in two processes, for the per-process
  * promshim_connections_active gauge:
- *   - forks one child first; the child connects CHILD_CONNS times to
+ *   - the parent makes (and closes) one unconnected socket, which under
+ *     promshim starts the exporter in the parent, as a server's listening
+ *     socket would; with "late" it skips that, so both processes first
+ *     touch the socket API after the fork, at about the same time;
+ *   - it forks one child; the child connects CHILD_CONNS times to
  *     HOST:PORT, keeps every connection open and sleeps until killed;
  *   - then the parent connects PARENT_CONNS times and keeps those open.
  * The parent prints "child PID" and, once both sides hold their connections,
  * "ready". Then it waits for the child (reaping it, as a real server does),
- * prints "child_gone" and sleeps until killed.
+ * prints "child_gone signal=N" (or "exit=N") and sleeps until killed.
  * Nothing is sent on the connections: the server sees idle clients.
  */
 #include <errno.h>
@@ -36,10 +40,11 @@ static int open_conns(const struct addrinfo *ai, long n)
 
 int main(int argc, char **argv)
 {
-    if (argc != 5) {
-        fprintf(stderr, "usage: %s HOST PORT PARENT_CONNS CHILD_CONNS\n", argv[0]);
+    if (argc < 5 || argc > 6 || (argc == 6 && strcmp(argv[5], "late") != 0)) {
+        fprintf(stderr, "usage: %s HOST PORT PARENT_CONNS CHILD_CONNS [late]\n", argv[0]);
         return 2;
     }
+    int late = argc == 6;
     long parent_conns = strtol(argv[3], NULL, 10);
     long child_conns = strtol(argv[4], NULL, 10);
     signal(SIGPIPE, SIG_IGN);
@@ -53,6 +58,12 @@ int main(int argc, char **argv)
     if (rc != 0) {
         fprintf(stderr, "hold_client: %s:%s: %s\n", argv[1], argv[2], gai_strerror(rc));
         return 2;
+    }
+
+    if (!late) {
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        if (s >= 0)
+            close(s);
     }
 
     int ready_pipe[2];
@@ -98,7 +109,10 @@ int main(int argc, char **argv)
     int status;
     while (waitpid(child, &status, 0) < 0 && errno == EINTR)
         ;
-    printf("child_gone\n");
+    if (WIFSIGNALED(status))
+        printf("child_gone signal=%d\n", WTERMSIG(status));
+    else
+        printf("child_gone exit=%d\n", WEXITSTATUS(status));
     fflush(stdout);
     for (;;)
         pause();
