@@ -282,6 +282,7 @@ void shim_expfmt_render(struct shim_buf *b, int om)
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     uint64_t now = mono_s();
+    shim_procs_each(NULL, NULL); /* first: the slots of dead processes go, and their gauges with them */
     for (struct shim_family *f = shim_family_next(NULL); f; f = shim_family_next(f))
         render_family(b, f, om, now);
     shim_process_render(b, om);

@@ -31,8 +31,6 @@ void shim_expfmt_escape(struct shim_buf *b, const char *s, size_t n);
  * a process it makes (or inherits) the listening socket and starts the
  * exporter thread. Cheap after that: one relaxed load. */
 void shim_exporter_kick(void);
-/* the same from the data path: never reads the clock */
-void shim_exporter_kick_io(void);
 /* fork: never while libmicrohttpd is being loaded */
 void shim_exporter_fork_prepare(void);
 void shim_exporter_fork_parent(void);

@@ -35,17 +35,16 @@
 #include "shim/registry.h"
 #include "shim/shim.h"
 
-/* this process's exporter: not tried yet, serving (or given up), or
- * deferred to the tree's endpoint that another process serves */
-enum { K_NONE = 0, K_DONE, K_DEFERRED };
+/* this process's exporter: not started yet, or started (or given up) */
+enum { K_NONE = 0, K_DONE };
 static _Atomic int kicked;
-static uint64_t next_check_ns; /* deferred: when to look at the tree's endpoint again */
 /* held while libmicrohttpd is loaded and started, and across fork, so a
  * child never inherits a half-loaded library */
 static pthread_mutex_t load_mu = PTHREAD_MUTEX_INITIALIZER;
 static int listen_fd = -1;  /* inherited by forked children */
 static int listen_port;
 static struct MHD_Daemon *daemon_h;
+static int make_listener(int only_port);
 
 /* the libmicrohttpd functions promshim uses, resolved from the dlopen'ed lib */
 static struct {
@@ -141,6 +140,18 @@ static void *exporter_main(void *arg)
 {
     shim_tls.guard = 1;
     prctl(PR_SET_NAME, "promshim", 0, 0, 0);
+    if (arg) {
+        /* deferred: another process of the tree serves its endpoint; take
+         * it over when that process is gone and the port frees */
+        struct shim_shared *sh = shim_shared();
+        for (;;) {
+            struct timespec one = {1, 0};
+            nanosleep(&one, NULL);
+            int port = sh ? atomic_load(&sh->exporter_port) : 0;
+            if (port && make_listener(port) == 0)
+                break;
+        }
+    }
     pthread_mutex_lock(&load_mu);
     if (load_mhd() != 0) {
         pthread_mutex_unlock(&load_mu);
@@ -223,7 +234,7 @@ static int make_listener(int only_port)
 }
 
 /* start_thread: the promshim thread, with every signal blocked */
-static void start_thread(void)
+static void start_thread(int deferred)
 {
     sigset_t all, old;
     sigfillset(&all);
@@ -232,7 +243,7 @@ static void start_thread(void)
     pthread_attr_init(&a);
     pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
     pthread_t t;
-    int rc = pthread_create(&t, &a, exporter_main, NULL);
+    int rc = pthread_create(&t, &a, exporter_main, deferred ? (void *)1 : NULL);
     pthread_attr_destroy(&a);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc)
@@ -243,39 +254,24 @@ static void start_thread(void)
  * kick: the first socket call of a process starts its exporter. A process
  * that inherited the tree's listening socket serves it too. One that did not
  * (its tree made the socket after it forked) makes the tree's endpoint only
- * if nobody has: otherwise it defers, and on later socket calls (at most
- * once a second) tries to bind the tree's port: when that works, the
- * processes that served it are gone and this one takes over, on that port.
+ * if nobody has; otherwise its thread waits, trying once a second to bind
+ * the tree's port: when that works, the processes that served it are gone
+ * and this one takes over, on the same port.
  */
-static void kick(int may_retry)
+static void kick(void)
 {
     int k = atomic_load_explicit(&kicked, memory_order_relaxed);
-    if (SHIM_LIKELY(k == K_DONE) || !shim_active || (k == K_DEFERRED && !may_retry))
+    if (SHIM_LIKELY(k != K_NONE) || !shim_active)
         return;
-    if (k == K_DEFERRED) {
-        uint64_t now = shim_now_ns();
-        if (now < next_check_ns)
-            return;
-        next_check_ns = now + 1000000000ull;
-    } else if (!atomic_compare_exchange_strong(&kicked, &k, K_DONE)) {
+    if (!atomic_compare_exchange_strong(&kicked, &k, K_DONE) || !shim_cfg.exporter_enabled)
         return;
-    }
-    if (!shim_cfg.exporter_enabled) {
-        atomic_store(&kicked, K_DONE);
-        return;
-    }
     shim_tls.guard++;
     struct shim_shared *sh = shim_shared();
+    int deferred = 0;
     if (listen_fd < 0 && sh) {
         int st = 0;
-        if (k == K_DEFERRED) {
-            if (make_listener(atomic_load(&sh->exporter_port)) != 0)
-                goto out; /* still served by another process of the tree */
-            atomic_store(&kicked, K_DONE);
-        } else if (!atomic_compare_exchange_strong(&sh->exporter_state, &st, 1)) {
-            atomic_store(&kicked, K_DEFERRED); /* the tree has (or is making) its endpoint */
-            next_check_ns = shim_now_ns() + 1000000000ull;
-            goto out;
+        if (!atomic_compare_exchange_strong(&sh->exporter_state, &st, 1)) {
+            deferred = 1; /* the tree has (or is making) its endpoint */
         } else {
             int rc = make_listener(0);
             atomic_store(&sh->exporter_state, 2);
@@ -285,19 +281,14 @@ static void kick(int may_retry)
     } else if (listen_fd < 0 && make_listener(0) != 0) {
         goto out;
     }
-    start_thread();
+    start_thread(deferred);
 out:
     shim_tls.guard--;
 }
 
 void shim_exporter_kick(void)
 {
-    kick(1);
-}
-
-void shim_exporter_kick_io(void)
-{
-    kick(0);
+    kick();
 }
 
 static int fork_locked; /* the forking thread holds load_mu */

@@ -25,7 +25,7 @@ void shim_io_done(int fd, enum shim_dir dir, const struct iovec *iov, int cnt, l
     struct shim_fd *e = shim_fd(fd);
     if (e) {
         shim_conn_io(e, fd, dir, iov, cnt, n, saved);
-        shim_exporter_kick_io(); /* a forked child starts its exporter here too */
+        shim_exporter_kick(); /* a forked child starts its exporter here too */
     }
     errno = saved;
 }

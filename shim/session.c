@@ -114,15 +114,19 @@ static enum shim_proto decide(struct shim_fd *e, enum shim_dir dir, const uint8_
         if ((r = shim_h1_detect_request(b, n)) > 0)
             return PROTO_HTTP;
         more |= r < 0;
-        if ((r = shim_redis_detect_request(b, n)) > 0)
+        int redis = shim_redis_detect_request(b, n); /* 1 RESP, 2 an inline command */
+        if (redis == 1)
             return PROTO_REDIS;
-        more |= r < 0;
+        more |= redis < 0;
         if ((r = shim_pg_detect(b, n)) > 0)
             return PROTO_POSTGRES;
         more |= r < 0;
+        /* memcached's "get k" is also a Redis inline command: memcached wins */
         if ((r = shim_memcached_detect_request(b, n)) > 0)
             return PROTO_MEMCACHED;
         more |= r < 0;
+        if (redis == 2)
+            return PROTO_REDIS;
     } else {
         if ((r = shim_mysql_detect(b, n)) > 0)
             return PROTO_MYSQL;

@@ -192,9 +192,13 @@ enum shim_mc_ev_type {
  * One event. Fields not listed for a type are zero.
  * REQ_BEGIN: flags (F_BINARY).
  * REQ_DONE: cmd, keys, flags, bytes (data block / binary value length);
- *   binary: opcode, opaque.
+ *   binary: opcode, opaque; meta: keyhash of the key, opaque of an O flag.
  * RESP_DONE: result, is_error, error, hits, bytes (value bytes in the
- *   reply); binary: cmd and opcode (echoed), status, opaque.
+ *   reply; binary: the body less key and extras, also for an error
+ *   message); binary: cmd and opcode (echoed), status, opaque; meta:
+ *   keyhash of a k flag, opaque of an O flag. keyhash and opaque of meta
+ *   lines are the same 32-bit FNV-1a hash on both sides, so a reply's
+ *   k / O flag compares equal to its request's key / O flag.
  */
 struct shim_mc_event {
     uint8_t type;     /* enum shim_mc_ev_type */

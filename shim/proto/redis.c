@@ -548,7 +548,7 @@ static int bulk_end(struct shim_redis *st, struct shim_redis_event *ev)
 
 /* ---------------------------------------------------------------- inline */
 
-/* inline_word_end: the command word of an inline command ended: known? */
+/* inline_known: 1 if the command word of an inline command is a known name. */
 static int inline_known(const struct shim_redis *st)
 {
     return st->namelen <= SHIM_REDIS_NAME_CAP &&

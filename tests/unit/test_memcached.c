@@ -447,7 +447,8 @@ static void test_captured(void)
     check_stream("stats req", v_stats_req, REQ,
                  "B@1 Q@16:set,d=1 B@17 Q@29:stats B@30 Q@48:stats B@49 Q@69:stats B@70 Q@82:stats "
                  "EOF=IDLE");
-    check_stream_x("stats resp", v_stats_resp, sizeof(v_stats_resp) - 1, RSP, &ex, "R@8:STORED R@15:RESET R@20:END R@65:END R@889:END EOF=IDLE");
+    check_stream_x("stats resp", v_stats_resp, sizeof(v_stats_resp) - 1, RSP, &ex,
+                   "R@8:STORED R@15:RESET R@20:END R@65:END R@889:END EOF=IDLE");
     /* without being told, the ITEM lines of stats cachedump are read as
      * one-line replies: the caller must say what the reply answers */
     check_stream("stats resp auto", v_stats_resp, RSP,
@@ -628,40 +629,59 @@ static void test_key_length(void)
 
 static void test_text(void)
 {
-    check_stream("pipelined gets", "get a b c\r\ngets a\r\nget a\n", REQ, "B@1 Q@11:get,k=3 B@12 Q@19:gets,k=1 B@20 Q@25:get,k=1 EOF=IDLE");
-    check_stream("multi-get reply", "VALUE a 0 1\r\n1\r\nVALUE c 5 3 77\r\nabc\r\nEND\r\nVALUE a 0 1\r\n1\r\nEND\r\n",
-                 RSP, "R@42:END,h=2,v=4 R@63:END,h=1,v=1 EOF=IDLE");
-    check_stream("binary value", "set k 1 0 4\r\n\r\n\x00\xff\r\nget k\r\n", REQ, "B@1 Q@19:set,d=4 B@20 Q@26:get,k=1 EOF=IDLE");
-    check_stream("value with CRLF inside", "VALUE k 1 4\r\n\r\n\r\n\r\nEND\r\n", RSP, "R@24:END,h=1,v=4 EOF=IDLE");
-    check_stream("noreply", "set k 0 0 1 noreply\r\nx\r\ndelete k noreply\r\nincr n 1 noreply\r\n"
-                            "touch k 1 noreply\r\nflush_all noreply\r\nverbosity 1 noreply\r\n"
-                            "cas k 0 0 1 5 noreply\r\ny\r\ndelete noreply\r\ndelete k noreplyx\r\n",
-                 REQ, "B@1 Q@24:set,d=1,n B@25 Q@42:delete,n B@43 Q@60:incr,n B@61 Q@79:touch,n B@80 "
+    check_stream("pipelined gets", "get a b c\r\ngets a\r\nget a\n", REQ,
+                 "B@1 Q@11:get,k=3 B@12 Q@19:gets,k=1 B@20 Q@25:get,k=1 EOF=IDLE");
+    check_stream("multi-get reply",
+                 "VALUE a 0 1\r\n1\r\nVALUE c 5 3 77\r\nabc\r\nEND\r\nVALUE a 0 1\r\n1\r\nEND\r\n", RSP,
+                 "R@42:END,h=2,v=4 R@63:END,h=1,v=1 EOF=IDLE");
+    check_stream("binary value", "set k 1 0 4\r\n\r\n\x00\xff\r\nget k\r\n", REQ,
+                 "B@1 Q@19:set,d=4 B@20 Q@26:get,k=1 EOF=IDLE");
+    check_stream("value with CRLF inside", "VALUE k 1 4\r\n\r\n\r\n\r\nEND\r\n", RSP,
+                 "R@24:END,h=1,v=4 EOF=IDLE");
+    check_stream("noreply",
+                 "set k 0 0 1 noreply\r\nx\r\ndelete k noreply\r\nincr n 1 noreply\r\n"
+                 "touch k 1 noreply\r\nflush_all noreply\r\nverbosity 1 noreply\r\n"
+                 "cas k 0 0 1 5 noreply\r\ny\r\ndelete noreply\r\ndelete k noreplyx\r\n",
+                 REQ,
+                 "B@1 Q@24:set,d=1,n B@25 Q@42:delete,n B@43 Q@60:incr,n B@61 Q@79:touch,n B@80 "
                  "Q@98:flush_all,n B@99 Q@119:verbosity,n B@120 Q@145:cas,d=1,n B@146 "
                  "Q@161:delete,n B@162 Q@180:delete EOF=IDLE");
-    check_stream("malformed storage", "set k 0 0\r\nset k x 0 1\r\nset k 0 0 -1\r\ncas k 0 0 1\r\n"
-                                      "set k 0 0 2147483646\r\nset k 0 -5 1\r\nx\r\n",
-                 REQ, "B@1 Q@11:set B@12 Q@24:set B@25 Q@38:set B@39 Q@51:cas B@52 Q@73:set B@74 "
+    /* as the server: a malformed storage line is followed by no data block */
+    check_stream("malformed storage",
+                 "set k 0 0\r\nset k x 0 1\r\nset k 0 0 -1\r\ncas k 0 0 1\r\n"
+                 "set k 0 0 2147483646\r\nset k 0 -5 1\r\nx\r\n",
+                 REQ,
+                 "B@1 Q@11:set B@12 Q@24:set B@25 Q@38:set B@39 Q@51:cas B@52 Q@73:set B@74 "
                  "Q@90:set,d=1 EOF=IDLE");
-    check_stream("empty lines", "\r\n\n \r\nget a\r\n", REQ, "B@1 Q@2:_OTHER B@3 Q@3:_OTHER B@4 Q@6:_OTHER B@7 Q@13:get,k=1 EOF=IDLE");
-    check_stream("spaces", "  get   a  b \r\nset  k 0 0 1 \r\nx\r\n", REQ, "B@1 Q@15:get,k=2 B@16 Q@33:set,d=1 EOF=IDLE");
+    /* an empty line is a command (the server answers ERROR); a bare LF one
+     * gives its REQ_DONE without consuming a byte */
+    check_stream("empty lines", "\r\n\n \r\nget a\r\n", REQ,
+                 "B@1 Q@2:_OTHER B@3 Q@3:_OTHER B@4 Q@6:_OTHER B@7 Q@13:get,k=1 EOF=IDLE");
+    check_stream("spaces", "  get   a  b \r\nset  k 0 0 1 \r\nx\r\n", REQ,
+                 "B@1 Q@15:get,k=2 B@16 Q@33:set,d=1 EOF=IDLE");
     check_stream("unknown commands", "lru_crawler metadump all\r\nwatch\r\nGET a\r\nnoop\r\n", REQ,
                  "B@1 Q@26:_OTHER B@27 Q@33:_OTHER B@34 Q@40:_OTHER B@41 Q@46:_OTHER EOF=IDLE");
-    check_stream("one-line replies", "STORED\r\nNOT_STORED\r\nEXISTS\r\nNOT_FOUND\r\nDELETED\r\nTOUCHED\r\nOK\r\n"
-                                     "RESET\r\nVERSION 1.6.18\r\n42\r\nERROR\r\nCLIENT_ERROR bad data chunk\r\n"
-                                     "SERVER_ERROR out of memory storing object\r\nBUSY\r\n",
-                 RSP, "R@8:STORED R@20:NOT_STORED R@28:EXISTS R@39:NOT_FOUND R@48:DELETED R@57:TOUCHED "
+    check_stream("one-line replies",
+                 "STORED\r\nNOT_STORED\r\nEXISTS\r\nNOT_FOUND\r\nDELETED\r\nTOUCHED\r\nOK\r\n"
+                 "RESET\r\nVERSION 1.6.18\r\n42\r\nERROR\r\nCLIENT_ERROR bad data chunk\r\n"
+                 "SERVER_ERROR out of memory storing object\r\nBUSY\r\n",
+                 RSP,
+                 "R@8:STORED R@20:NOT_STORED R@28:EXISTS R@39:NOT_FOUND R@48:DELETED R@57:TOUCHED "
                  "R@61:OK R@68:RESET R@84:VERSION R@88:NUMBER R@95:ERROR,e=ERROR "
                  "R@124:CLIENT_ERROR,e=CLIENT_ERROR R@167:SERVER_ERROR,e=SERVER_ERROR R@173:_OTHER "
                  "EOF=IDLE");
-    check_stream("errors in get", "VALUE a 0 1\r\n1\r\nSERVER_ERROR out of memory writing get response\r\n", RSP,
+    check_stream("errors in get",
+                 "VALUE a 0 1\r\n1\r\nSERVER_ERROR out of memory writing get response\r\n", RSP,
                  "R@65:SERVER_ERROR,h=1,v=1,e=SERVER_ERROR EOF=IDLE");
-    check_stream("meta replies", "HD\r\nHD O123 kfoo\r\nVA 3 s3 O9\r\nabc\r\nEN\r\nNF\r\nNS\r\nEX\r\nMN\r\n"
-                                 "ME foo exp=-1 la=1 cas=2 fetch=no cls=1 size=63\r\n",
-                 RSP, "R@4:HD,h=1 R@18:HD,h=1,K,O R@35:VA,h=1,v=3,O R@39:EN R@43:NF R@47:NS R@51:EX "
+    check_stream("meta replies",
+                 "HD\r\nHD O123 kfoo\r\nVA 3 s3 O9\r\nabc\r\nEN\r\nNF\r\nNS\r\nEX\r\nMN\r\n"
+                 "ME foo exp=-1 la=1 cas=2 fetch=no cls=1 size=63\r\n",
+                 RSP,
+                 "R@4:HD,h=1 R@18:HD,h=1,K,O R@35:VA,h=1,v=3,O R@39:EN R@43:NF R@47:NS R@51:EX "
                  "R@55:MN R@104:ME EOF=IDLE");
-    check_stream("meta requests", "mg foo v O123 k q\r\nms Okey 3 O9 T0\r\nabc\r\nmd foo q\r\nmn\r\nma k N0\r\n",
-                 REQ, "B@1 Q@19:mg,k=1,q,K,O B@20 Q@41:ms,d=3,K,O B@42 Q@51:md,q,K B@52 Q@55:mn B@56 "
+    check_stream("meta requests",
+                 "mg foo v O123 k q\r\nms Okey 3 O9 T0\r\nabc\r\nmd foo q\r\nmn\r\nma k N0\r\n", REQ,
+                 "B@1 Q@19:mg,k=1,q,K,O B@20 Q@41:ms,d=3,K,O B@42 Q@51:md,q,K B@52 Q@55:mn B@56 "
                  "Q@64:ma,K EOF=IDLE");
     check_stream("truncated value", "VALUE a 0 10\r\nabc", RSP, "EOF=TRUNC");
     check_stream("truncated line", "STORED", RSP, "EOF=TRUNC");
@@ -669,26 +689,69 @@ static void test_text(void)
     test_key_length();
 }
 
+/* pkt: append a binary packet to buf at *len. */
+static void pkt(uint8_t *buf, size_t *len, uint8_t magic, uint8_t op, const char *key, size_t extlen,
+                const char *value, uint16_t status, uint32_t opaque)
+{
+    uint8_t *p = buf + *len;
+    size_t kl = strlen(key), vl = strlen(value);
+    uint32_t body = (uint32_t)(extlen + kl + vl);
+
+    memset(p, 0, 24);
+    p[0] = magic;
+    p[1] = op;
+    p[2] = (uint8_t)(kl >> 8);
+    p[3] = (uint8_t)kl;
+    p[4] = (uint8_t)extlen;
+    p[6] = (uint8_t)(status >> 8);
+    p[7] = (uint8_t)status;
+    p[8] = (uint8_t)(body >> 24);
+    p[9] = (uint8_t)(body >> 16);
+    p[10] = (uint8_t)(body >> 8);
+    p[11] = (uint8_t)body;
+    p[12] = (uint8_t)(opaque >> 24);
+    p[13] = (uint8_t)(opaque >> 16);
+    p[14] = (uint8_t)(opaque >> 8);
+    p[15] = (uint8_t)opaque;
+    memset(p + 24, 0xEE, extlen);
+    memcpy(p + 24 + extlen, key, kl);
+    memcpy(p + 24 + extlen + kl, value, vl);
+    *len += 24 + body;
+}
+
 static void test_binary(void)
 {
-    /* header: magic op keylen(2) extlen dtype vbucket/status(2) bodylen(4) opaque(4) cas(8) */
-    check_stream("bin noop", "\x80\x0a\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x07\x00\x00\x00\x00\x00\x00\x00\x00",
-                 REQ, "B@1b Q@24:noop,b:op=0a,o=7 EOF=IDLE");
-    check_stream("bin get", "\x80\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x01\xde\xad\xbe\xef\x00\x00\x00\x00\x00\x00\x00\x00k",
-                 REQ, "B@1b Q@25:get,k=1,b:op=00,o=3735928559 EOF=IDLE");
-    check_stream("bin reply", "\x81\x00\x00\x00\x04\x00\x00\x00\x00\x00\x00\x07\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x01"
-                              "\x00\x00\x00\x00" "abc"
-                              "\x81\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x09\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00"
-                              "Not found"
-                              "\x81\x01\x00\x00\x00\x00\x00\x82\x00\x00\x00\x00\x00\x00\x00\x03\x00\x00\x00\x00\x00\x00\x00\x00",
-                 RSP, "R@31:BINARY,h=1,v=3,b:get,s=0,o=1 R@64:BINARY,v=9,b:get,s=1,o=2 "
-                 "R@88:BINARY,e=OUT_OF_MEMORY,b:set,s=130,o=3 EOF=IDLE");
-    check_stream("bin stat series", "\x81\x10\x00\x01\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00\x05\x00\x00\x00\x00\x00\x00\x00\x00" "ab"
-                                    "\x81\x10\x00\x01\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00\x05\x00\x00\x00\x00\x00\x00\x00\x00" "cd"
-                                    "\x81\x10\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x05\x00\x00\x00\x00\x00\x00\x00\x00",
-                 RSP, "R@76:BINARY,b:stats,s=0,o=5 EOF=IDLE");
-    check_stream("bin truncated", "\x80\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00", REQ,
-                 "B@1b EOF=TRUNC");
+    static uint8_t b[1024];
+    size_t n;
+
+    n = 0;
+    pkt(b, &n, 0x80, 0x0a, "", 0, "", 0, 7);
+    check_stream_x("bin noop", b, n, REQ, NULL, "B@1b Q@24:noop,b:op=0a,o=7 EOF=IDLE");
+    n = 0;
+    pkt(b, &n, 0x80, 0x00, "k", 0, "", 0, 0xdeadbeef);
+    pkt(b, &n, 0x80, 0x11, "k", 8, "value", 0, 1);
+    pkt(b, &n, 0x80, 0x17, "", 0, "", 0, 2);
+    check_stream_x("bin requests", b, n, REQ, NULL,
+                   "B@1b Q@25:get,k=1,b:op=00,o=3735928559 B@26b Q@63:set,v=5,q,b:op=11,o=1 B@64b "
+                   "Q@87:quit,n,q,b:op=17,o=2 EOF=IDLE");
+    n = 0;
+    pkt(b, &n, 0x81, 0x00, "", 4, "abc", 0, 1);
+    pkt(b, &n, 0x81, 0x00, "", 0, "Not found", 1, 2);
+    pkt(b, &n, 0x81, 0x01, "", 0, "", 0x82, 3);
+    pkt(b, &n, 0x81, 0x1d, "", 4, "v", 0, 4);
+    pkt(b, &n, 0x81, 0x05, "", 0, "Non-numeric server-side value for incr or decr", 6, 5);
+    check_stream_x("bin replies", b, n, RSP, NULL,
+                   "R@31:BINARY,h=1,v=3,b:get,s=0,o=1 R@64:BINARY,v=9,b:get,s=1,o=2 "
+                   "R@88:BINARY,e=OUT_OF_MEMORY,b:set,s=130,o=3 R@117:BINARY,h=1,v=1,b:gat,s=0,o=4 "
+                   "R@187:BINARY,v=46,e=NON_NUMERIC,b:incr,s=6,o=5 EOF=IDLE");
+    /* a Stat reply: packets until one with an empty key, one RESP_DONE */
+    n = 0;
+    pkt(b, &n, 0x81, 0x10, "a", 0, "b", 0, 5);
+    pkt(b, &n, 0x81, 0x10, "c", 0, "d", 0, 5);
+    pkt(b, &n, 0x81, 0x10, "", 0, "", 0, 5);
+    check_stream_x("bin stat series", b, n, RSP, NULL, "R@76:BINARY,b:stats,s=0,o=5 EOF=IDLE");
+    check_stream_x("bin stat truncated", b, 52, RSP, NULL, "EOF=TRUNC");
+    check_stream_x("bin truncated", b, 20, RSP, NULL, "EOF=TRUNC");
 }
 
 /* ---------------------------------------------------------------- bad input */
@@ -716,18 +779,23 @@ static void test_bad(void)
     check_stream("VA with a bad length", "VA x\r\n", RSP, "BAD@5");
     check_stream("junk in a get reply", "VALUE a 0 1\r\n1\r\nSTORED\r\n", RSP, "BAD@23");
     check_stream("value not ended by CRLF", "VALUE a 0 1\r\n12\r\n", RSP, "BAD@14");
-    check_stream("text after binary", "\x81\x0a\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
-                                      "\x00\x00\x00\x00" "END\r\n",
-                 RSP, "R@24:BINARY,b:noop,s=0,o=0 BAD@24");
     check_stream("binary after text", "END\r\n\x81", RSP, "R@5:END BAD@5");
     check_stream("binary request magic in a reply", "\x80", RSP, "BAD@0");
     check_stream("binary data type", "\x80\x00\x00\x00\x00\x01", REQ, "B@1b BAD@5");
-    check_stream("binary lengths that lie",
-                 "\x80\x00\x00\x05\x04\x00\x00\x00\x00\x00\x00\x08\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00", REQ,
-                 "B@1b BAD@23");
-    check_stream("binary huge body",
-                 "\x81\x00\x00\x00\x00\x00\x00\x00\x7f\xff\xff\xff\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00", RSP,
-                 "BAD@23");
+    n = 0;
+    pkt(big, &n, 0x81, 0x0a, "", 0, "", 0, 0);
+    memcpy(big + n, "END\r\n", 5);
+    check_stream_x("text after binary", big, n + 5, RSP, NULL, "R@24:BINARY,b:noop,s=0,o=0 BAD@24");
+    n = 0;
+    pkt(big, &n, 0x80, 0x00, "abcde", 4, "", 0, 0);
+    big[11] = 8; /* body 8 < key 5 + extras 4 */
+    check_stream_x("binary lengths that lie", big, 24, REQ, NULL, "B@1b BAD@23");
+    n = 0;
+    pkt(big, &n, 0x81, 0x00, "", 0, "", 0, 0);
+    memcpy(big + 8, "\x7f\xff\xff\xff", 4);
+    check_stream_x("binary huge body", big, 24, RSP, NULL, "BAD@23");
+    memcpy(big + 8, "\x40\x01\x00\x00", 4); /* SHIM_MC_BIN_BODY_CAP: fine */
+    check_stream_x("binary body at the cap", big, 24, RSP, NULL, "EOF=TRUNC");
 
     /* a long line: over SHIM_MC_LINE_CAP for most commands */
     memcpy(big, "delete ", 7);

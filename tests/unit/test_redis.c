@@ -218,9 +218,9 @@ static uint32_t lcg(void)
 }
 
 /*
- * check_stream: run in[0..len) every way and compare with `expect` (NULL:
- * only compare the ways with each other). `max_split` bounds the every-
- * position split test and the byte-at-a-time run for long inputs.
+ * check_stream_n: run in[0..len) every way and compare with `expect` (the
+ * whole run) and with each other. Long inputs (over 4096 bytes) are split
+ * in two at 1024 evenly spaced positions instead of every one.
  */
 static void check_stream_n(const char *name, const void *inp, size_t len, int mode, const char *expect)
 {
@@ -602,11 +602,13 @@ static void test_replies(void)
     /* errors: the code is the first word when it is 1-15 capital letters */
     check_stream("errors",
                  "-MOVED 3999 127.0.0.1:6381\r\n-ASK 3999 127.0.0.1:6381\r\n-Error message\r\n"
-                 "-ERR\r\n-\r\n-ABCDEFGHIJKLMNOP too long\r\n-BUSYGROUP Consumer Group name already exists\r\n"
+                 "-ERR\r\n-\r\n-ABCDEFGHIJKLMNOP too long\r\n"
+                 "-BUSYGROUP Consumer Group name already exists\r\n"
                  "-ERR1 x\r\n-NOSCRIPT No matching script.\r\n",
                  RSP,
                  "R@28:-MOVED,0,0 R@54:-ASK,0,0 R@70:-ERR,0,0 R@76:-ERR,0,0 R@79:-ERR,0,0 "
                  "R@107:-ERR,0,0 R@154:-BUSYGROUP,0,0 R@163:-ERR,0,0 R@194:-NOSCRIPT,0,0 EOF=IDLE");
+    check_stream("15-letter code", "-ABCDEFGHIJKLMNO x\r\n", RSP, "R@20:-ABCDEFGHIJKLMNO,0,0 EOF=IDLE");
     check_stream("bulk errors", "!21\r\nSYNTAX invalid syntax\r\n!3\r\nERR\r\n!0\r\n\r\n!5\r\noops!\r\n", RSP,
                  "R@28:!SYNTAX,0,0 R@37:!ERR,0,0 R@43:!ERR,0,0 R@54:!ERR,0,0 EOF=IDLE");
     check_stream("errors inside", "*3\r\n+OK\r\n-WRONGTYPE x\r\n!3\r\nERR\r\n", RSP, "R@32:*,0,1 EOF=IDLE");
@@ -627,9 +629,11 @@ static void test_replies(void)
 
 static void test_commands(void)
 {
-    check_stream("pipelined", "*2\r\n$3\r\nget\r\n$1\r\nk\r\n*3\r\n$5\r\nhmget\r\n$1\r\nh\r\n$1\r\nf\r\n"
-                              "*1\r\n$4\r\nPiNg\r\n*2\r\n$4\r\nMGET\r\n$1\r\na\r\n*2\r\n$6\r\nGETDEL\r\n$1\r\nk\r\n"
-                              "*4\r\n$5\r\nGETEX\r\n$1\r\nk\r\n$2\r\nEX\r\n$1\r\n1\r\n*3\r\n$4\r\nHGET\r\n$1\r\nh\r\n$1\r\nf\r\n",
+    check_stream("pipelined",
+                 "*2\r\n$3\r\nget\r\n$1\r\nk\r\n*3\r\n$5\r\nhmget\r\n$1\r\nh\r\n$1\r\nf\r\n"
+                 "*1\r\n$4\r\nPiNg\r\n*2\r\n$4\r\nMGET\r\n$1\r\na\r\n"
+                 "*2\r\n$6\r\nGETDEL\r\n$1\r\nk\r\n*4\r\n$5\r\nGETEX\r\n$1\r\nk\r\n$2\r\nEX\r\n$1\r\n1\r\n"
+                 "*3\r\n$4\r\nHGET\r\n$1\r\nh\r\n$1\r\nf\r\n",
                  REQ,
                  "B@1 Q@20:GET,2,1 B@21 Q@49:HMGET,3,1 B@50 Q@63:PING,1,0 B@64 Q@84:MGET,2,1 "
                  "B@85 Q@107:GETDEL,2,1 B@108 Q@144:GETEX,4,1 B@145 Q@172:HGET,3,1 EOF=IDLE");
