@@ -169,7 +169,13 @@ static int shim_close_range(unsigned first, unsigned last, int flags)
 static int shim_shutdown(int fd, int how)
 {
     need_real();
-    return real.shutdown(fd, how);
+    int r = real.shutdown(fd, how);
+    if (r == 0 && shim_tracked(fd)) {
+        int saved = errno;
+        shim_conn_shutdown(fd, how);
+        errno = saved;
+    }
+    return r;
 }
 
 /* duplicated: newfd is now a copy of oldfd (it was closed first if open) */

@@ -275,6 +275,13 @@ void shim_conn_close(int fd)
     __atomic_store_n(&e->kind, FD_NONE, __ATOMIC_RELEASE);
 }
 
+void shim_conn_shutdown(int fd, int how)
+{
+    struct shim_fd *e = shim_fd(fd);
+    if (e && e->ext && (how == SHUT_WR || how == SHUT_RDWR))
+        shim_session_end(e, DIR_TX, 0);
+}
+
 void shim_conn_io(struct shim_fd *e, int fd, enum shim_dir dir, const struct iovec *iov, int cnt, long n, int err)
 {
     if (SHIM_UNLIKELY(__atomic_load_n(&e->connecting, __ATOMIC_RELAXED))) {

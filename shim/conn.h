@@ -62,8 +62,7 @@ struct shim_fd {
     uint64_t t0;                /* connect start, ns */
     uint8_t addr[16];           /* peer address (client) */
     struct shim_ext *ext;       /* protocol state, NULL when none */
-    uint8_t sniff[8];           /* first bytes of each direction, while undecided */
-    uint8_t pad[16];
+    uint8_t sniff[24];          /* first bytes of the connection, while undecided */
 };
 
 extern struct shim_fd *shim_fdtab;
@@ -100,6 +99,8 @@ void shim_conn_connect_result(int fd, int so_error);
 void shim_conn_accept(int lfd, int fd);
 void shim_conn_dup(int oldfd, int newfd);
 void shim_conn_close(int fd);
+/* shutdown(fd, how) succeeded */
+void shim_conn_shutdown(int fd, int how);
 /* shim_conn_io: a data call finished on a tracked fd: n bytes moved (n > 0)
  * held by iov[0..cnt) in order (iov NULL: bytes we cannot see, such as
  * sendfile's), or it failed with err (n < 0), or the peer closed (n == 0,

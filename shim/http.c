@@ -143,6 +143,12 @@ static void finish(struct shim_fd *e, struct shim_http_sess *s, unsigned status,
     struct shim_http_req *r = oldest(s);
     if (!r)
         return;
+    struct shim_h1_event so_far;
+    if (!r->head_done && r == newest(s) && shim_h1_request_so_far(&s->req, &so_far)) {
+        /* a head cut short (or over the cap): its request line is still known */
+        r->method = so_far.method;
+        r->route_len = (uint16_t)shim_route(&routes, so_far.path, so_far.path_len, r->route, sizeof(r->route));
+    }
     uint64_t now = shim_now_ns();
     uint64_t dur = now > r->t0 ? now - r->t0 : 0;
     const char *err = why;
@@ -286,11 +292,15 @@ void shim_http_end(struct shim_fd *e, struct shim_http_sess *s, int dir, int err
         return;
     }
     int server = is_server(e);
-    if (dir == DIR_RX && !err && !server) {
-        /* the server closed: a body read until close ends here */
+    if (!err && (server ? dir != DIR_RX : dir == DIR_RX)) {
+        /* the server's side of the stream ended (the client read EOF, or
+         * the server closed or shut down writing): a body read until close
+         * ends here */
         if (shim_h1_eof(&s->resp, &ev) == SHIM_H1_EVENT && ev.type == SHIM_H1_EV_DONE)
             on_response(e, s, &ev);
     }
+    if (dir == DIR_TX)
+        return; /* a shutdown of writing: requests may still be answered (client) or were (server) */
     const char *why;
     if (err == ECONNRESET || err == EPIPE)
         why = "connection_reset";

@@ -101,6 +101,23 @@ static int start(struct shim_fd *e, enum shim_proto proto)
     return 0;
 }
 
+/* other_method: an HTTP request with a method outside the nine known ones
+ * (PURGE, PROPFIND...): 1-16 of A-Z, '-' or '_', a space, then '/'. 1 yes,
+ * 0 no, -1 need more. */
+static int other_method(const uint8_t *b, size_t n)
+{
+    size_t i = 0;
+    while (i < n && i <= 16 && ((b[i] >= 'A' && b[i] <= 'Z') || b[i] == '-' || b[i] == '_'))
+        i++;
+    if (i == n)
+        return i <= 16 ? -1 : 0;
+    if (i == 0 || i > 16 || b[i] != ' ')
+        return 0;
+    if (i + 1 == n)
+        return -1;
+    return b[i + 1] == '/';
+}
+
 /* decide: look at the first bytes of the connection. Returns the protocol,
  * or PROTO_UNKNOWN when more bytes are needed. The side that speaks first
  * tells: the client for HTTP, Redis, memcached and PostgreSQL, the server
@@ -111,7 +128,7 @@ static enum shim_proto decide(struct shim_fd *e, enum shim_dir dir, const uint8_
         return PROTO_NONE;
     int more = 0, r;
     if (request_dir(e, dir)) {
-        if ((r = shim_h1_detect_request(b, n)) > 0)
+        if ((r = shim_h1_detect_request(b, n)) > 0 || (r = other_method(b, n)) > 0)
             return PROTO_HTTP;
         more |= r < 0;
         int redis = shim_redis_detect_request(b, n); /* 1 RESP, 2 an inline command */
@@ -188,7 +205,7 @@ void shim_session_data(struct shim_fd *e, enum shim_dir dir, const struct iovec 
             return;
         }
         /* the kept first bytes and the new ones, up to 8 */
-        uint8_t head[8];
+        uint8_t head[sizeof(e->sniff)];
         size_t k = e->nsniff > sizeof(head) ? 0 : e->nsniff;
         memcpy(head, e->sniff, k);
         size_t keep = k;
@@ -230,7 +247,7 @@ void shim_session_end(struct shim_fd *e, int dir, int err)
     if (e->proto == x->proto) {
         if (x->proto == PROTO_HTTP)
             shim_http_end(e, &x->u.http, dir, err);
-        else
+        else if (dir != DIR_TX)
             shim_db_end(e, &x->u.db, dir, err);
     }
     if (dir < 0) {
