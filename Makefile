@@ -29,13 +29,16 @@ HDRS := $(wildcard shim/*.h shim/proto/*.h shim/probes/*.h exporter/*.h hooks/*.
 # Unit tests: tests/unit/test_X.c, each linked with the core archive.
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
+# Microbenchmarks of the engine (linked like the unit tests).
+BENCH_SRC := $(wildcard tests/bench/*.c)
+BENCH_BIN := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 # Test programs run under the shim by the bats suites.
 PROG_SRC := $(wildcard tests/progs/*.c)
 PROG_BIN := $(patsubst tests/progs/%.c,$(B)/progs/%,$(PROG_SRC))
 
 .PHONY: all lib test unit demo install uninstall clean deps bench-hooks bench fuzz sanitize check-exports
 
-all: lib $(UNIT_BIN) $(PROG_BIN)
+all: lib $(UNIT_BIN) $(PROG_BIN) $(BENCH_BIN)
 lib: $(B)/libpromshim.so $(B)/promshim
 
 $(B)/obj/%.o: %.c $(HDRS)
@@ -56,6 +59,10 @@ $(B)/promshim: scripts/promshim
 $(B)/unit/%: tests/unit/%.c $(B)/libshimcore.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -D_GNU_SOURCE -I. -Itests/unit $(EXTRA_CFLAGS) $< $(B)/libshimcore.a -o $@ -lpthread $(EXTRA_LDFLAGS)
+
+$(B)/bench/%: tests/bench/%.c $(B)/libshimcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -D_GNU_SOURCE -I. $(EXTRA_CFLAGS) $< $(B)/libshimcore.a -o $@ -lpthread $(EXTRA_LDFLAGS)
 
 $(B)/progs/%: tests/progs/%.c
 	@mkdir -p $(dir $@)
@@ -78,6 +85,9 @@ demo: deps
 
 bench-hooks: all
 	scripts/bench-hooks.sh
+
+bench: all
+	scripts/bench.sh
 
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/lib/promshim $(DESTDIR)$(PREFIX)/bin
