@@ -53,7 +53,8 @@ const struct shim_key shim_keys[] = {
 const size_t shim_nkeys = SHIM_ARRAY_LEN(shim_keys);
 
 /* Variables that are not keys but are ours. */
-static const char *const other_env[] = {"PROMSHIM_CONFIG", "PROMSHIM_ENV", "PROMSHIM_LIBRARY", NULL};
+static const char *const other_env[] = {"PROMSHIM_CONFIG", "PROMSHIM_ENV", "PROMSHIM_LIBRARY", "PROMSHIM_CHECK_CONFIG",
+                                         NULL};
 
 /* ascii case-insensitive equality of value[0..n) and the NUL-terminated s */
 static int eq_nocase(const char *value, size_t n, const char *s)
@@ -179,4 +180,211 @@ int shim_config_from_env(struct shim_config *cfg, char *const *envp)
         }
     }
     return problems;
+}
+
+/* ---- the settings file ---- */
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "shim/toml.h"
+
+#define FILE_MAX (1u << 20)
+
+/* key_by_path: the key whose TOML path is p[0..n), or NULL */
+static const struct shim_key *key_by_path(const char *p, size_t n)
+{
+    for (size_t i = 0; i < shim_nkeys; i++)
+        if (strlen(shim_keys[i].path) == n && memcmp(shim_keys[i].path, p, n) == 0)
+            return &shim_keys[i];
+    return NULL;
+}
+
+/* apply_leaf: one value of the file to cfg; 1 when it was a problem */
+static int apply_leaf(struct shim_config *cfg, const struct shim_toml_doc *doc, const struct shim_toml_node *n,
+                      const char *file, const char *full)
+{
+    const struct shim_key *k = key_by_path(full, strlen(full));
+    if (!k) {
+        LOG_WARN("%s:%u: unknown key %s ignored", file, n->line, full);
+        return 1;
+    }
+    char text[1024];
+    size_t len = 0;
+    const char *want = "a string";
+    int ok = 0;
+    switch (k->type) {
+    case SHIM_KBOOL:
+        want = "true or false";
+        if (n->type == SHIM_TOML_BOOL) {
+            len = (size_t)shim_snprintf(text, sizeof(text), "%s", n->v.b ? "true" : "false");
+            ok = 1;
+        }
+        break;
+    case SHIM_KINT:
+        want = "an integer";
+        if (n->type == SHIM_TOML_INTEGER) {
+            len = (size_t)shim_snprintf(text, sizeof(text), "%lld", (long long)n->v.i);
+            ok = 1;
+        }
+        break;
+    case SHIM_KSTR:
+        want = "a string or an array of strings";
+        if (n->type == SHIM_TOML_STRING) {
+            const char *s = shim_toml_str(doc, n, &len);
+            if (len < sizeof(text)) {
+                memcpy(text, s, len);
+                ok = 1;
+            }
+        } else if (n->type == SHIM_TOML_ARRAY) { /* joined with commas */
+            ok = 1;
+            for (const struct shim_toml_node *e = shim_toml_first(doc, n); e && ok; e = shim_toml_next(doc, e)) {
+                size_t el;
+                const char *s = e->type == SHIM_TOML_STRING ? shim_toml_str(doc, e, &el) : NULL;
+                if (!s || len + el + 1 >= sizeof(text)) {
+                    ok = 0;
+                    break;
+                }
+                if (len)
+                    text[len++] = ',';
+                memcpy(text + len, s, el);
+                len += el;
+            }
+        }
+        break;
+    }
+    if (!ok) {
+        LOG_ERROR("%s:%u: %s must be %s; using %s", file, n->line, full, want, k->def[0] ? k->def : "(empty)");
+        return 1;
+    }
+    int rc = shim_config_set(cfg, k, text, len);
+    if (rc) {
+        LOG_ERROR("%s:%u: %s = %.*s is %s; using %s", file, n->line, full, 64, text,
+                  rc == -ERANGE ? (k->type == SHIM_KINT ? "out of range" : "too long") : "not valid",
+                  k->def[0] ? k->def : "(empty)");
+        return 1;
+    }
+    return 0;
+}
+
+/* apply_table: every leaf under the observability table t */
+static int apply_table(struct shim_config *cfg, const struct shim_toml_doc *doc, const struct shim_toml_node *t,
+                       const char *file)
+{
+    int problems = 0;
+    char rel[256], full[300];
+    for (const struct shim_toml_node *l = shim_toml_next_leaf(doc, t, NULL); l; l = shim_toml_next_leaf(doc, t, l)) {
+        if (shim_toml_path(doc, l, t, rel, sizeof(rel)) < 0)
+            continue;
+        shim_snprintf(full, sizeof(full), "observability.%s", rel);
+        problems += apply_leaf(cfg, doc, l, file, full);
+    }
+    return problems;
+}
+
+int shim_config_from_file(struct shim_config *cfg, const char *path, const char *env)
+{
+    int problems = 0, fd = -1;
+    void *src = MAP_FAILED, *arena = MAP_FAILED;
+    size_t len = 0, asize = 0;
+    fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        LOG_ERROR("%s: cannot open the settings file (errno %d); using the defaults", path, errno);
+        problems = 1;
+        goto out;
+    }
+    struct stat st;
+    if (syscall(SYS_fstat, fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > FILE_MAX) {
+        LOG_ERROR("%s: not a regular file of at most 1 MiB; using the defaults", path);
+        problems = 1;
+        goto out;
+    }
+    len = (size_t)st.st_size;
+    src = mmap(NULL, len ? len : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    asize = SHIM_TOML_ARENA_MAX(len);
+    arena = mmap(NULL, asize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (src == MAP_FAILED || arena == MAP_FAILED) {
+        problems = 1;
+        goto out;
+    }
+    for (size_t off = 0; off < len;) {
+        long n = syscall(SYS_read, fd, (char *)src + off, len - off);
+        if (n <= 0) {
+            len = off;
+            break;
+        }
+        off += (size_t)n;
+    }
+    struct shim_toml_doc doc;
+    if (shim_toml_parse(&doc, arena, asize, src, len) != 0) {
+        LOG_ERROR("%s:%u:%u: %s; the settings file is ignored", path, doc.err.line, doc.err.col,
+                  doc.err.msg ? doc.err.msg : "not valid TOML");
+        problems = 1;
+        goto out;
+    }
+    /* [observability], then [default.observability], then [ENV.observability] */
+    char name[128];
+    const struct shim_toml_node *t = shim_toml_get(&doc, NULL, "observability");
+    if (t && t->type == SHIM_TOML_TABLE)
+        problems += apply_table(cfg, &doc, t, path);
+    t = shim_toml_get(&doc, NULL, "default.observability");
+    if (t && t->type == SHIM_TOML_TABLE)
+        problems += apply_table(cfg, &doc, t, path);
+    if (env && env[0] && strcmp(env, "default") != 0 &&
+        shim_snprintf(name, sizeof(name), "%s.observability", env) < (int)sizeof(name)) {
+        const struct shim_toml_node *et = shim_toml_child(&doc, shim_toml_root(&doc), env, strlen(env));
+        t = et ? shim_toml_child(&doc, et, "observability", 13) : NULL;
+        if (t && t->type == SHIM_TOML_TABLE)
+            problems += apply_table(cfg, &doc, t, path);
+        else
+            LOG_WARN("%s: PROMSHIM_ENV=%s but the file has no [%s.observability] table", path, env, env);
+    }
+out:
+    if (fd >= 0)
+        syscall(SYS_close, fd);
+    if (src != MAP_FAILED)
+        munmap(src, len ? len : 1);
+    if (arena != MAP_FAILED)
+        munmap(arena, asize);
+    return problems;
+}
+
+/* shim_config_env: the value of variable name in envp, or NULL */
+const char *shim_config_env(char *const *envp, const char *name)
+{
+    size_t n = strlen(name);
+    for (; envp && *envp; envp++)
+        if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
+            return *envp + n + 1;
+    return NULL;
+}
+
+/* shim_config_print: the effective settings, one "key = value  # VARIABLE"
+ * line each, to fd (promshim --check-config) */
+void shim_config_print(const struct shim_config *cfg, int fd)
+{
+    char line[1400];
+    for (size_t i = 0; i < shim_nkeys; i++) {
+        const struct shim_key *k = &shim_keys[i];
+        const char *field = (const char *)cfg + k->off;
+        int n;
+        if (k->type == SHIM_KSTR)
+            n = shim_snprintf(line, sizeof(line), "%s = \"%s\"    # %s\n", k->path, field, k->env);
+        else if (k->type == SHIM_KBOOL)
+            n = shim_snprintf(line, sizeof(line), "%s = %s    # %s\n", k->path, *(const int *)field ? "true" : "false",
+                              k->env);
+        else
+            n = shim_snprintf(line, sizeof(line), "%s = %d    # %s\n", k->path, *(const int *)field, k->env);
+        if (n > (int)sizeof(line) - 1)
+            n = (int)sizeof(line) - 1;
+        for (int off = 0; off < n;) {
+            long w = syscall(SYS_write, fd, line + off, (size_t)(n - off));
+            if (w <= 0)
+                break;
+            off += (int)w;
+        }
+    }
 }

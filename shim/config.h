@@ -61,6 +61,20 @@ int shim_config_set(struct shim_config *cfg, const struct shim_key *k, const cha
  * problems reported. */
 int shim_config_from_env(struct shim_config *cfg, char *const *envp);
 
+/* shim_config_from_file: apply the TOML settings file at path: the keys of
+ * [observability], then [default.observability], then [ENV.observability]
+ * (env from PROMSHIM_ENV). Unknown keys get a warning with their line, a
+ * value of the wrong type or out of range an error with its line (the key
+ * keeps its earlier value), an unreadable or invalid file one error with
+ * file:line:column. Returns the number of problems reported. */
+int shim_config_from_file(struct shim_config *cfg, const char *path, const char *env);
+
+/* shim_config_env: the value of variable name in envp, or NULL */
+const char *shim_config_env(char *const *envp, const char *name);
+
+/* shim_config_print: the effective settings, one line per key, to fd */
+void shim_config_print(const struct shim_config *cfg, int fd);
+
 /* shim_config_key_by_env: the key whose variable is name[0..n), or NULL. */
 const struct shim_key *shim_config_key_by_env(const char *name, size_t n);
 

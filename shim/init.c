@@ -112,8 +112,20 @@ void shim_init(void)
         goto out;
     }
     shim_config_defaults(&shim_cfg);
-    shim_config_from_env(&shim_cfg, environ);
+    /* defaults, then the file, then the environment, later winning */
+    const char *check = shim_config_env(environ, "PROMSHIM_CHECK_CONFIG");
+    const char *file = check ? check : shim_config_env(environ, "PROMSHIM_CONFIG");
+    int problems = 0;
+    if (!file && syscall(SYS_faccessat, AT_FDCWD, "/etc/promshim.toml", R_OK) == 0)
+        file = "/etc/promshim.toml";
+    if (file && file[0])
+        problems += shim_config_from_file(&shim_cfg, file, shim_config_env(environ, "PROMSHIM_ENV"));
+    problems += shim_config_from_env(&shim_cfg, environ);
     shim_log_level = level_from(shim_cfg.log_level);
+    if (check) { /* promshim --check-config FILE: print, say, stop */
+        shim_config_print(&shim_cfg, 1);
+        syscall(SYS_exit_group, problems ? 1 : 0);
+    }
     if (!shim_cfg.enabled || !shim_cfg.metrics_enabled)
         goto out;
     if (shim_conn_init() != 0) {
