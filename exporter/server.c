@@ -24,12 +24,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "exporter/exporter.h"
+#include "shim/acl.h"
 #include "shim/config.h"
+#include "shim/metrics.h"
 #include "shim/conn.h"
 #include "shim/real.h"
 #include "shim/registry.h"
@@ -56,7 +60,16 @@ static struct {
     enum MHD_Result (*queue_response)(struct MHD_Connection *, unsigned int, struct MHD_Response *);
     void (*destroy_response)(struct MHD_Response *);
     const char *(*lookup_connection_value)(struct MHD_Connection *, enum MHD_ValueKind, const char *);
+    char *(*basic_auth)(struct MHD_Connection *, char **);
+    enum MHD_Result (*auth_fail)(struct MHD_Connection *, const char *, struct MHD_Response *);
+    void (*free)(void *);
 } mhd;
+
+/* protection, set up by the exporter thread before the daemon starts */
+static struct shim_acl acl;
+static int acl_on;
+static char auth_password[256];
+static int auth_on; /* 1: check; -1: configured but unusable: refuse all */
 
 int shim_exporter_fd(void)
 {
@@ -78,6 +91,9 @@ static int load_mhd(void)
     SYM(queue_response, "MHD_queue_response");
     SYM(destroy_response, "MHD_destroy_response");
     SYM(lookup_connection_value, "MHD_lookup_connection_value");
+    SYM(basic_auth, "MHD_basic_auth_get_username_password");
+    SYM(auth_fail, "MHD_queue_basic_auth_fail_response");
+    SYM(free, "MHD_free");
 #undef SYM
     if (!mhd.start_daemon || !mhd.create_response_from_buffer || !mhd.add_response_header ||
         !mhd.queue_response || !mhd.destroy_response || !mhd.lookup_connection_value)
@@ -104,10 +120,92 @@ static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, con
     return reply(c, status, text, strlen(text), "text/plain; charset=utf-8");
 }
 
+/* accept_policy: the allow list, before a byte of the request is read; a
+ * refused client is closed without a body */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *sa, socklen_t len)
+{
+    if (shim_acl_allows(&acl, sa, len))
+        return MHD_YES;
+    shim_m_scrape_refused("address");
+    return MHD_NO;
+}
+
+/* same: constant-time comparison of a against the NUL-terminated b */
+static int same(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    unsigned char d = (unsigned char)(la != lb);
+    for (size_t i = 0; i < la && i < lb; i++)
+        d |= (unsigned char)(a[i] ^ b[i]);
+    return d == 0;
+}
+
+/* authorized: basic auth, when configured */
+static int authorized(struct MHD_Connection *c)
+{
+    if (!auth_on)
+        return 1;
+    if (auth_on < 0 || !mhd.basic_auth)
+        return 0;
+    char *pass = NULL;
+    char *user = mhd.basic_auth(c, &pass);
+    int ok = user && pass && same(user, shim_cfg.basic_auth_user) && same(pass, auth_password);
+    if (mhd.free) {
+        if (user)
+            mhd.free(user);
+        if (pass)
+            mhd.free(pass);
+    }
+    return ok;
+}
+
+/* setup_protection: the allow list and the basic auth password (read from
+ * its file here, once: it is never in the environment) */
+static void setup_protection(void)
+{
+    if (shim_cfg.metrics_protection_enabled) {
+        int bad = 0;
+        shim_acl_parse(&acl, shim_cfg.allow_metrics_ips, &bad);
+        if (bad)
+            LOG_ERROR("allow_metrics_ips: entry %d of \"%s\" is not an address or CIDR range; it is ignored", bad,
+                      shim_cfg.allow_metrics_ips);
+        if (!acl.n)
+            LOG_WARN("metrics_protection_enabled with no usable allow_metrics_ips: every scrape is refused");
+        acl_on = 1;
+    }
+    if (shim_cfg.basic_auth_user[0]) {
+        auth_on = -1;
+        int fd = shim_cfg.basic_auth_password_file[0]
+                     ? (int)syscall(SYS_openat, AT_FDCWD, shim_cfg.basic_auth_password_file, O_RDONLY | O_CLOEXEC)
+                     : -1;
+        long n = fd >= 0 ? syscall(SYS_read, fd, auth_password, sizeof(auth_password) - 1) : -1;
+        if (fd >= 0)
+            syscall(SYS_close, fd);
+        if (n > 0) {
+            auth_password[n] = '\0';
+            auth_password[strcspn(auth_password, "\r\n")] = '\0';
+            auth_on = 1;
+        } else {
+            LOG_ERROR("basic_auth_user is set but basic_auth_password_file \"%s\" cannot be read: every scrape is "
+                      "refused",
+                      shim_cfg.basic_auth_password_file);
+        }
+    }
+}
+
 /* handle: GET /metrics, /healthz, / */
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                               const char *version, const char *upload, size_t *upload_size, void **state)
 {
+    if (!authorized(c)) {
+        shim_m_scrape_refused("auth");
+        struct MHD_Response *r = mhd.create_response_from_buffer(13, (void *)"unauthorized\n", MHD_RESPMEM_PERSISTENT);
+        if (!r)
+            return MHD_NO;
+        enum MHD_Result rc = mhd.auth_fail ? mhd.auth_fail(c, "promshim", r) : mhd.queue_response(c, 401, r);
+        mhd.destroy_response(r);
+        return rc;
+    }
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return reply_text(c, 405, "method not allowed\n");
     if (!strcmp(url, "/metrics")) {
@@ -160,7 +258,8 @@ static void *exporter_main(void *arg)
                   dlerror() ? "not found" : "symbols missing");
         return NULL;
     }
-    daemon_h = mhd.start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD, 0, NULL, NULL, handle, NULL,
+    setup_protection();
+    daemon_h = mhd.start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD, 0, acl_on ? accept_policy : NULL, NULL, handle, NULL,
                                 MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd, MHD_OPTION_CONNECTION_LIMIT,
                                 (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
     pthread_mutex_unlock(&load_mu);

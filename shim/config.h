@@ -22,6 +22,8 @@ struct shim_config {
     int collection_interval_seconds;
     int metrics_protection_enabled;
     char allow_metrics_ips[1024];
+    char basic_auth_user[128];          /* observability.metrics.basic_auth_user */
+    char basic_auth_password_file[512]; /* observability.metrics.basic_auth_password_file */
     int series_cap;          /* observability.metrics.series_cap */
     int registry_size_mb;    /* observability.metrics.registry_size_mb */
     int series_ttl_seconds;  /* observability.metrics.series_ttl_seconds */

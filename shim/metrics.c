@@ -428,3 +428,22 @@ void shim_m_parse_error(int proto)
     if (s)
         shim_counter_add(s, 1);
 }
+
+/* ---- the exporter's own ---- */
+
+static const struct shim_family_def def_refused = {
+    .name = "promshim_scrapes_refused_total",
+    .help = "Connections to the exporter refused by the allow list, or requests refused by basic auth.",
+    .type = SHIM_COUNTER,
+    .flags = SHIM_NO_EXPIRE,
+    .nlabels = 1,
+    .labels = {"reason"},
+};
+
+void shim_m_scrape_refused(const char *reason)
+{
+    struct shim_lv v = lv(reason);
+    struct shim_series *s = shim_series(shim_family(&def_refused), &v);
+    if (s)
+        shim_counter_add(s, 1);
+}

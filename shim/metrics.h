@@ -43,6 +43,8 @@ void shim_m_http_client_active(struct shim_series **cache, int family, const uin
 void shim_m_http_rate_limited(int family, const uint8_t *addr, uint16_t port);
 void shim_m_retry(int family, const uint8_t *addr, uint16_t port, int exhausted);
 void shim_m_parse_error(int proto);
+/* the exporter refused a scrape: reason "address" or "auth" */
+void shim_m_scrape_refused(const char *reason);
 void shim_m_conn_close(int role);
 
 /* bytes: the four series are made at init, so this is one atomic add */

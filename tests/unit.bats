@@ -47,3 +47,7 @@ run_unit() {
 @test "unit: MySQL/MariaDB protocol parser, every stream split at every byte" {
   run_unit test_mysql
 }
+
+@test "unit: /metrics allow lists (CIDR, IPv4, IPv6, mapped addresses)" {
+  run_unit test_acl
+}
