@@ -29,6 +29,9 @@ HDRS := $(wildcard shim/*.h shim/proto/*.h shim/probes/*.h exporter/*.h hooks/*.
 # Unit tests: tests/unit/test_X.c, each linked with the core archive.
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
+# Example plugins (shared objects loaded through PROMSHIM_PLUGINS).
+PLUGIN_SRC := $(wildcard tests/plugins/*.c)
+PLUGIN_BIN := $(patsubst tests/plugins/%.c,$(B)/plugins/%.so,$(PLUGIN_SRC))
 # Microbenchmarks of the engine (linked like the unit tests).
 BENCH_SRC := $(wildcard tests/bench/*.c)
 BENCH_BIN := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRC))
@@ -38,7 +41,7 @@ PROG_BIN := $(patsubst tests/progs/%.c,$(B)/progs/%,$(PROG_SRC))
 
 .PHONY: all lib test unit demo install uninstall clean deps bench-hooks bench fuzz sanitize check-exports
 
-all: lib $(UNIT_BIN) $(PROG_BIN) $(BENCH_BIN)
+all: lib $(UNIT_BIN) $(PROG_BIN) $(BENCH_BIN) $(PLUGIN_BIN)
 lib: $(B)/libpromshim.so $(B)/promshim
 
 $(B)/obj/%.o: %.c $(HDRS)
@@ -63,6 +66,10 @@ $(B)/unit/%: tests/unit/%.c $(B)/libshimcore.a $(wildcard tests/unit/*.h)
 $(B)/bench/%: tests/bench/%.c $(B)/libshimcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -D_GNU_SOURCE -I. $(EXTRA_CFLAGS) $< $(B)/libshimcore.a -o $@ -lpthread $(EXTRA_LDFLAGS)
+
+$(B)/plugins/%.so: tests/plugins/%.c shim/promshim.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -fPIC -shared -D_GNU_SOURCE -I. $(EXTRA_CFLAGS) $< -o $@ $(EXTRA_LDFLAGS)
 
 $(B)/progs/%: tests/progs/%.c
 	@mkdir -p $(dir $@)

@@ -168,7 +168,14 @@ void shim_expfmt_header(struct shim_buf *b, const char *name, const char *type, 
     shim_buf_puts(b, "# HELP ");
     shim_buf_put(b, name, n);
     shim_buf_put(b, " ", 1);
-    shim_buf_puts(b, help);
+    for (const char *h = help; *h; h++) { /* HELP escapes \\ and newline */
+        if (*h == '\\')
+            shim_buf_put(b, "\\\\", 2);
+        else if (*h == '\n')
+            shim_buf_put(b, "\\n", 2);
+        else
+            shim_buf_put(b, h, 1);
+    }
     shim_buf_puts(b, "\n# TYPE ");
     shim_buf_put(b, name, n);
     shim_buf_put(b, " ", 1);
@@ -205,12 +212,24 @@ static void render_family(struct shim_buf *b, struct shim_family *f, int om, uin
         case SHIM_COUNTER:
             shim_buf_puts(b, d->name);
             put_labels(b, d, s, NULL, NULL);
-            shim_buf_printf(b, " %llu\n", (unsigned long long)shim_counter_value(s));
+            if (d->scale > 1) {
+                shim_buf_put(b, " ", 1);
+                put_double(b, (double)shim_counter_value(s) / d->scale);
+                shim_buf_put(b, "\n", 1);
+            } else {
+                shim_buf_printf(b, " %llu\n", (unsigned long long)shim_counter_value(s));
+            }
             break;
         case SHIM_GAUGE:
             shim_buf_puts(b, d->name);
             put_labels(b, d, s, NULL, NULL);
-            shim_buf_printf(b, " %lld\n", (long long)shim_gauge_value(s));
+            if (d->scale > 1) {
+                shim_buf_put(b, " ", 1);
+                put_double(b, (double)shim_gauge_value(s) / d->scale);
+                shim_buf_put(b, "\n", 1);
+            } else {
+                shim_buf_printf(b, " %lld\n", (long long)shim_gauge_value(s));
+            }
             break;
         case SHIM_HISTOGRAM: {
             unsigned nb = shim_family_nbuckets(f);

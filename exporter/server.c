@@ -36,7 +36,9 @@
 #include "shim/metrics.h"
 #include "shim/conn.h"
 #include "shim/real.h"
+#include "shim/promshim.h"
 #include "shim/registry.h"
+#include "shim/scheduler.h"
 #include "shim/shim.h"
 
 /* this process's exporter: not started yet, or started (or given up) */
@@ -232,31 +234,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     return reply_text(c, 404, "not found\n");
 }
 
-/* exporter_main: the promshim thread: load libmicrohttpd and start the
- * daemon on our listening socket. */
-static void *exporter_main(void *arg)
+/* serve: load libmicrohttpd and start the daemon on listen_fd */
+static void serve(void)
 {
-    shim_tls.guard = 1;
-    prctl(PR_SET_NAME, "promshim", 0, 0, 0);
-    if (arg) {
-        /* deferred: another process of the tree serves its endpoint; take
-         * it over when that process is gone and the port frees */
-        struct shim_shared *sh = shim_shared();
-        for (;;) {
-            struct timespec one = {1, 0};
-            nanosleep(&one, NULL);
-            int port = sh ? atomic_load(&sh->exporter_port) : 0;
-            if (port && make_listener(port) == 0)
-                break;
-        }
-    }
     pthread_mutex_lock(&load_mu);
     if (load_mhd() != 0) {
         pthread_mutex_unlock(&load_mu);
         LOG_ERROR("libmicrohttpd.so.12 could not be loaded (%s): no /metrics endpoint; "
                   "install libmicrohttpd12, or use PROMSHIM_TEXTFILE_PATH",
                   dlerror() ? "not found" : "symbols missing");
-        return NULL;
+        return;
     }
     setup_protection();
     daemon_h = mhd.start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD, 0, acl_on ? accept_policy : NULL, NULL, handle, NULL,
@@ -268,6 +255,68 @@ static void *exporter_main(void *arg)
                   shim_pid);
     else
         LOG_INFO("serving /metrics on port %d (process %d)", listen_port, shim_pid);
+}
+
+static int plugins_loaded; /* per tree: a forked child has them already */
+
+/* load_plugins: dlopen each PROMSHIM_PLUGINS object and call its
+ * promshim_plugin_init; every failure is one line on stderr */
+static void load_plugins(void)
+{
+    if (plugins_loaded || !shim_cfg.plugins[0])
+        return;
+    plugins_loaded = 1;
+    char list[sizeof(shim_cfg.plugins)];
+    memcpy(list, shim_cfg.plugins, sizeof(list));
+    char *save = NULL;
+    for (char *path = strtok_r(list, ":,", &save); path; path = strtok_r(NULL, ":,", &save)) {
+        void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+        if (!h) {
+            const char *e = dlerror();
+            LOG_ERROR("plugin %s cannot be loaded: %s", path, e ? e : "unknown error");
+            continue;
+        }
+        int (*init)(void);
+        *(void **)&init = dlsym(h, "promshim_plugin_init");
+        if (!init) {
+            LOG_ERROR("plugin %s has no promshim_plugin_init function; it is ignored", path);
+            continue;
+        }
+        int rc = init();
+        if (rc)
+            LOG_ERROR("plugin %s: promshim_plugin_init failed (returned %d)", path, rc);
+    }
+}
+
+/* exporter_main: promshim's thread: serves /metrics (or waits to take the
+ * tree's endpoint over), loads the plugins, runs the scheduler */
+static void *exporter_main(void *arg)
+{
+    shim_tls.guard = 1;
+    prctl(PR_SET_NAME, "promshim", 0, 0, 0);
+    int deferred = arg != NULL;
+    if (!deferred && listen_fd >= 0)
+        serve();
+    load_plugins();
+    struct shim_shared *sh = shim_shared();
+    for (;;) {
+        uint64_t now = shim_now_ns();
+        uint64_t next = shim_scheduler_tick(now);
+        uint64_t wait = next > now ? next - now : 0;
+        if (wait > 1000000000ull || deferred)
+            wait = 1000000000ull;
+        struct timespec ts = {(time_t)(wait / 1000000000ull), (long)(wait % 1000000000ull)};
+        nanosleep(&ts, NULL);
+        if (deferred) {
+            /* another process of the tree serves its endpoint; take it over
+             * when that process is gone and the port frees */
+            int port = sh ? atomic_load(&sh->exporter_port) : 0;
+            if (port && make_listener(port) == 0) {
+                deferred = 0;
+                serve();
+            }
+        }
+    }
     return NULL;
 }
 
@@ -357,27 +406,30 @@ static void start_thread(int deferred)
  * the tree's port: when that works, the processes that served it are gone
  * and this one takes over, on the same port.
  */
-static void kick(void)
+static void kick(int force)
 {
     int k = atomic_load_explicit(&kicked, memory_order_relaxed);
     if (SHIM_LIKELY(k != K_NONE) || !shim_active)
         return;
-    if (!atomic_compare_exchange_strong(&kicked, &k, K_DONE) || !shim_cfg.exporter_enabled)
+    if (!atomic_compare_exchange_strong(&kicked, &k, K_DONE))
         return;
     shim_tls.guard++;
     struct shim_shared *sh = shim_shared();
     int deferred = 0;
-    if (listen_fd < 0 && sh) {
+    if (!shim_cfg.exporter_enabled) {
+        if (!force && !shim_scheduler_wanted)
+            goto out; /* nothing for a thread to do */
+    } else if (listen_fd < 0 && sh) {
         int st = 0;
         if (!atomic_compare_exchange_strong(&sh->exporter_state, &st, 1)) {
             deferred = 1; /* the tree has (or is making) its endpoint */
         } else {
             int rc = make_listener(0);
             atomic_store(&sh->exporter_state, 2);
-            if (rc != 0)
+            if (rc != 0 && !shim_scheduler_wanted)
                 goto out;
         }
-    } else if (listen_fd < 0 && make_listener(0) != 0) {
+    } else if (listen_fd < 0 && make_listener(0) != 0 && !shim_scheduler_wanted) {
         goto out;
     }
     start_thread(deferred);
@@ -387,7 +439,42 @@ out:
 
 void shim_exporter_kick(void)
 {
-    kick();
+    kick(0);
+}
+
+SHIM_EXPORT int promshim_start_metrics_server(void)
+{
+    if (!shim_active || !shim_cfg.exporter_enabled) {
+        errno = ENOTSUP;
+        return -1;
+    }
+    kick(1);
+    return listen_fd >= 0 ? 0 : (errno = EADDRINUSE, -1);
+}
+
+SHIM_EXPORT int promshim_register_probe(const char *name, promshim_probe_fn fn, void *arg)
+{
+    int rc = shim_probe_add(name, fn, arg);
+    if (rc) {
+        errno = -rc;
+        return -1;
+    }
+    shim_scheduler_wanted = 1;
+    kick(1);
+    return 0;
+}
+
+SHIM_EXPORT int promshim_start_scheduler(unsigned interval_seconds)
+{
+    if (!shim_active) {
+        errno = ENOTSUP;
+        return -1;
+    }
+    if (interval_seconds)
+        shim_scheduler_interval_s = interval_seconds;
+    shim_scheduler_wanted = 1;
+    kick(1);
+    return 0;
 }
 
 static int fork_locked; /* the forking thread holds load_mu */

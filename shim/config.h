@@ -29,6 +29,7 @@ struct shim_config {
     int series_ttl_seconds;  /* observability.metrics.series_ttl_seconds */
     char http_routes[2048];  /* observability.http.routes */
     int max_sessions;        /* observability.metrics.max_parsed_connections */
+    char plugins[1024];      /* observability.plugins */
 };
 
 extern struct shim_config shim_cfg;

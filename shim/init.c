@@ -18,6 +18,7 @@
 #include "shim/metrics.h"
 #include "shim/real.h"
 #include "shim/registry.h"
+#include "shim/scheduler.h"
 #include "shim/session.h"
 #include "shim/shim.h"
 
@@ -145,6 +146,8 @@ void shim_init(void)
         goto out;
     }
     shim_http_config(shim_cfg.http_routes);
+    shim_probe_add("tcp", shim_probe_tcp, NULL);
+    shim_probe_add("pools", shim_probe_pools, NULL);
     shim_conn_scan_inherited();
     __atomic_store_n(&shim_active, 1, __ATOMIC_RELEASE);
 out:

@@ -501,7 +501,38 @@ void shim_gauge_add(struct shim_series *s, int64_t v)
 
 void shim_gauge_set(struct shim_series *s, int64_t v)
 {
+    if (s->fam->def->flags & SHIM_PER_PROCESS) {
+        if (my_slot >= 0)
+            atomic_store_explicit(&pg_rows[(size_t)my_slot * SHIM_MAX_PGAUGES + s->pgi], v, memory_order_relaxed);
+        return;
+    }
     atomic_store_explicit((_Atomic int64_t *)series_values(s), v, memory_order_relaxed);
+}
+
+/* shim_registry_strdup: a copy of s[0..n) in the shared mapping (for the
+ * definitions of metrics made at run time: valid in the whole fork tree),
+ * NUL-terminated, or NULL when full or the mutex cannot be had now. */
+char *shim_registry_strdup(const char *s, size_t n)
+{
+    if (!reg || reg_lock())
+        return NULL;
+    char *p = reg_alloc(n + 1);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    reg_unlock();
+    return p;
+}
+
+/* shim_registry_calloc: n zeroed bytes in the shared mapping, or NULL */
+void *shim_registry_calloc(size_t n)
+{
+    if (!reg || reg_lock())
+        return NULL;
+    void *p = reg_alloc(n);
+    reg_unlock();
+    return p;
 }
 
 /* shim_hist_observe: one observation of `units` (ns for durations): the sum

@@ -51,7 +51,9 @@ struct shim_family_def {
      * nbuckets 0 = the default duration buckets. */
     unsigned nbuckets;
     double buckets[SHIM_MAX_BUCKETS];
-    /* the integer unit per base unit: 1e9 for seconds kept as ns, 1 for bytes */
+    /* the integer unit per base unit: 1e9 for seconds kept as ns, 1 for bytes;
+     * counters and gauges with a scale above 1 are fixed-point (custom
+     * metrics: 1e6) and rendered as value / scale */
     double scale;
 };
 
@@ -92,6 +94,12 @@ void shim_counter_add(struct shim_series *s, uint64_t v);
 void shim_gauge_add(struct shim_series *s, int64_t v); /* per-process or global */
 void shim_gauge_set(struct shim_series *s, int64_t v); /* global gauges only */
 void shim_hist_observe(struct shim_series *s, uint64_t units);
+
+/* Memory in the shared mapping, for definitions made at run time (custom
+ * metrics): valid in every process of the tree, never freed. NULL when the
+ * reservation is used up. */
+char *shim_registry_strdup(const char *s, size_t n);
+void *shim_registry_calloc(size_t n);
 
 /* shim_drop_event: count one event dropped because it could not be recorded
  * without blocking (promshim_events_dropped_total). */

@@ -256,3 +256,19 @@ void shim_session_end(struct shim_fd *e, int dir, int err)
             ext_free(x);
     }
 }
+
+int shim_session_busy(const struct shim_fd *e)
+{
+    const struct shim_ext *x = __atomic_load_n(&e->ext, __ATOMIC_ACQUIRE);
+    if (!x || e->proto != x->proto)
+        return 0;
+    if (x->proto == PROTO_HTTP)
+        return x->u.http.count > 0;
+    return shim_db_inflight(&x->u.db) > 0;
+}
+
+/* the db sessions define their own; until then nothing is in flight */
+__attribute__((weak)) int shim_db_inflight(const struct shim_db_sess *s)
+{
+    return 0;
+}

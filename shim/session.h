@@ -68,6 +68,11 @@ void shim_session_data(struct shim_fd *e, enum shim_dir dir, const struct iovec 
  * the session back to the pool. */
 void shim_session_end(struct shim_fd *e, int dir, int err);
 
+/* shim_session_busy: 1 when the connection has an operation in flight */
+int shim_session_busy(const struct shim_fd *e);
+/* the db sessions' answer to the same (db.c; 0 until it says otherwise) */
+int shim_db_inflight(const struct shim_db_sess *s);
+
 /* HTTP (http.c) */
 int shim_http_start(struct shim_fd *e, struct shim_http_sess *s);
 /* returns 0, or -EPROTO when the bytes are not HTTP (the caller passes the

@@ -1,0 +1,31 @@
+/*
+ * scheduler.h - the metric scheduler: probes run every collection interval
+ * on promshim's own thread, each run timed and its failures counted.
+ */
+#ifndef SHIM_SCHEDULER_H
+#define SHIM_SCHEDULER_H
+
+#include <stdint.h>
+
+#define SHIM_MAX_PROBES 64
+
+typedef int (*shim_probe_fn)(void *arg);
+
+/* shim_probe_add: register a probe (per process; a forked child inherits
+ * the list). 0, -EINVAL or -ENOSPC. */
+int shim_probe_add(const char *name, shim_probe_fn fn, void *arg);
+
+/* shim_scheduler_tick: run the probes that are due at now_ns; returns the
+ * time of the next run. Promshim's thread only. */
+uint64_t shim_scheduler_tick(uint64_t now_ns);
+
+/* shim_scheduler_wanted: the program asked for the scheduler (it registered
+ * probes or started it), so promshim's thread runs even without an exporter */
+extern int shim_scheduler_wanted;
+extern unsigned shim_scheduler_interval_s;
+
+/* built-in probes (probes/tcp.c) */
+int shim_probe_tcp(void *arg);
+int shim_probe_pools(void *arg);
+
+#endif
