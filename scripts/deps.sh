@@ -37,6 +37,22 @@ PACKAGES=(
 
     # Servers run under the shim by the tests and the demo.
     nginx-light
+
+    # Database and cache servers and their clients (tests/db.bats): Redis
+    # (redis-cli, redis-benchmark), memcached with libmemcached's memccp /
+    # memccat, PostgreSQL 15 (psql, pgbench), MariaDB (mariadb, mysqlslap),
+    # Perl's DBD::MariaDB for server-side prepared statements, openssl for a
+    # TLS certificate.
+    redis-server
+    redis-tools
+    memcached
+    libmemcached-tools
+    postgresql
+    postgresql-client
+    mariadb-server
+    mariadb-client
+    libdbd-mariadb-perl
+    openssl
 )
 
 missing=()

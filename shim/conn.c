@@ -78,6 +78,7 @@ static struct shim_fd *set(int fd, enum shim_fd_kind kind)
     e->port = 0;
     e->proto = PROTO_UNKNOWN;
     e->nsniff = 0;
+    e->tls = 0;
     e->t0 = 0;
     e->ext = NULL;
     __atomic_store_n(&e->kind, (uint8_t)kind, __ATOMIC_RELEASE);
@@ -254,6 +255,7 @@ void shim_conn_dup(int oldfd, int newfd)
     n->t0 = o->t0;
     n->proto = PROTO_NONE; /* the session stays with the original fd */
     n->nsniff = 0;
+    n->tls = o->tls;
     n->ext = NULL;
     memcpy(n->addr, o->addr, sizeof(n->addr));
     __atomic_store_n(&n->kind, o->kind == FD_OWN ? FD_OWN : o->kind, __ATOMIC_RELEASE);
@@ -273,6 +275,31 @@ void shim_conn_close(int fd)
         shim_m_conn_close(role_of(e));
     }
     __atomic_store_n(&e->kind, FD_NONE, __ATOMIC_RELEASE);
+}
+
+void shim_conn_tls_data(int fd, enum shim_dir dir, const void *buf, long n)
+{
+    struct shim_fd *e = shim_fd(fd);
+    if (!e || (e->kind != FD_CLIENT && e->kind != FD_SERVER && e->kind != FD_INET))
+        return;
+    if (!e->tls) {
+        /* the first plaintext: whatever the raw bytes looked like (a TLS
+         * handshake, an SSLRequest answered 'S'), the protocol is decided
+         * afresh on the plaintext */
+        if (e->ext)
+            shim_session_end(e, -2, 0);
+        __atomic_store_n(&e->proto, PROTO_UNKNOWN, __ATOMIC_RELEASE);
+        e->nsniff = 0;
+        e->tls = 1;
+    }
+    if (n > 0) {
+        if (e->proto != PROTO_NONE) {
+            struct iovec v = {(void *)buf, (size_t)n};
+            shim_session_data(e, dir, buf ? &v : NULL, buf ? 1 : 0, n);
+        }
+    } else if (n == 0 && dir == DIR_RX && e->ext) {
+        shim_session_end(e, DIR_RX, 0);
+    }
 }
 
 void shim_conn_shutdown(int fd, int how)
@@ -296,8 +323,12 @@ void shim_conn_io(struct shim_fd *e, int fd, enum shim_dir dir, const struct iov
         return;
     if (n > 0) {
         shim_m_bytes(dir, k == FD_SERVER ? ROLE_SERVER : ROLE_CLIENT, (uint64_t)n);
-        if (e->proto != PROTO_NONE)
+        if (shim_tls.in_ssl)
+            shim_tls.ssl_fd = fd; /* the TLS call running on this thread moves its bytes here */
+        if (e->proto != PROTO_NONE && !e->tls)
             shim_session_data(e, dir, iov, cnt, n);
+    } else if (e->tls) {
+        /* the TLS hooks report the end of the plaintext stream */
     } else if (e->ext && dir == DIR_RX && (n == 0 || (err != EAGAIN && err != EWOULDBLOCK && err != EINTR))) {
         shim_session_end(e, DIR_RX, n == 0 ? 0 : err);
     } else if (e->ext && dir == DIR_TX && n < 0 && (err == EPIPE || err == ECONNRESET)) {

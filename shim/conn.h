@@ -42,6 +42,7 @@ enum shim_proto {
     PROTO_MEMCACHED,
     PROTO_POSTGRES,
     PROTO_MYSQL,
+    PROTO_TLS, /* a TLS handshake: the plaintext will come through the TLS hooks */
     PROTO_COUNT
 };
 
@@ -62,7 +63,8 @@ struct shim_fd {
     uint64_t t0;                /* connect start, ns */
     uint8_t addr[16];           /* peer address (client) */
     struct shim_ext *ext;       /* protocol state, NULL when none */
-    uint8_t sniff[24];          /* first bytes of the connection, while undecided */
+    uint8_t tls;                /* plaintext comes through the TLS hooks: raw bytes are not parsed */
+    uint8_t sniff[23];          /* first bytes of the connection, while undecided */
 };
 
 extern struct shim_fd *shim_fdtab;
@@ -101,6 +103,10 @@ void shim_conn_dup(int oldfd, int newfd);
 void shim_conn_close(int fd);
 /* shutdown(fd, how) succeeded */
 void shim_conn_shutdown(int fd, int how);
+/* shim_conn_tls_data: plaintext that a TLS library (hooks/tls.c) moved on
+ * fd: n bytes of buf (buf NULL: unseen), or the stream ended (n == 0) */
+void shim_conn_tls_data(int fd, enum shim_dir dir, const void *buf, long n);
+
 /* shim_conn_io: a data call finished on a tracked fd: n bytes moved (n > 0)
  * held by iov[0..cnt) in order (iov NULL: bytes we cannot see, such as
  * sendfile's), or it failed with err (n < 0), or the peer closed (n == 0,

@@ -447,3 +447,18 @@ void shim_m_scrape_refused(const char *reason)
     if (s)
         shim_counter_add(s, 1);
 }
+
+static const struct shim_family_def def_tls_unattributed = {
+    .name = "promshim_tls_unattributed_total",
+    .help = "TLS reads and writes whose socket could not be found (memory BIOs, no socket at all): not parsed.",
+    .type = SHIM_COUNTER,
+    .flags = SHIM_NO_EXPIRE,
+    .nlabels = 0,
+};
+
+void shim_m_tls_unattributed(void)
+{
+    struct shim_series *s = shim_series(shim_family(&def_tls_unattributed), NULL);
+    if (s)
+        shim_counter_add(s, 1);
+}

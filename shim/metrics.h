@@ -45,6 +45,8 @@ void shim_m_retry(int family, const uint8_t *addr, uint16_t port, int exhausted)
 void shim_m_parse_error(int proto);
 /* the exporter refused a scrape: reason "address" or "auth" */
 void shim_m_scrape_refused(const char *reason);
+/* a TLS call whose socket could not be found */
+void shim_m_tls_unattributed(void);
 void shim_m_conn_close(int role);
 
 /* bytes: the four series are made at init, so this is one atomic add */

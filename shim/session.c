@@ -127,6 +127,8 @@ static enum shim_proto decide(struct shim_fd *e, enum shim_dir dir, const uint8_
     if (e->kind != FD_SERVER && e->kind != FD_CLIENT && e->kind != FD_INET)
         return PROTO_NONE;
     int more = 0, r;
+    if (!e->tls && n >= 1 && b[0] == 0x16 && (n < 2 || b[1] == 0x03))
+        return n >= 2 ? PROTO_TLS : PROTO_UNKNOWN; /* a TLS handshake record */
     if (request_dir(e, dir)) {
         if ((r = shim_h1_detect_request(b, n)) > 0 || (r = other_method(b, n)) > 0)
             return PROTO_HTTP;
@@ -155,7 +157,7 @@ static enum shim_proto decide(struct shim_fd *e, enum shim_dir dir, const uint8_
 const char *shim_proto_name(int proto)
 {
     static const char *const names[PROTO_COUNT] = {"unknown", "none", "http", "redis", "memcached", "postgresql",
-                                                   "mysql"};
+                                                   "mysql", "tls"};
     return proto >= 0 && proto < PROTO_COUNT ? names[proto] : "unknown";
 }
 
@@ -197,7 +199,7 @@ static void feed(struct shim_fd *e, struct shim_ext *x, enum shim_dir dir, const
 void shim_session_data(struct shim_fd *e, enum shim_dir dir, const struct iovec *iov, int cnt, long n)
 {
     uint8_t proto = __atomic_load_n(&e->proto, __ATOMIC_ACQUIRE);
-    if (proto == PROTO_NONE)
+    if (proto == PROTO_NONE || proto == PROTO_TLS)
         return;
     if (proto == PROTO_UNKNOWN) {
         if (!iov) {
@@ -220,6 +222,11 @@ void shim_session_data(struct shim_fd *e, enum shim_dir dir, const struct iovec 
         if (p == PROTO_UNKNOWN) {
             memcpy(e->sniff, head, k);
             e->nsniff = (uint8_t)k;
+            return;
+        }
+        if (p == PROTO_TLS) { /* wait for the plaintext from the TLS hooks */
+            e->proto = PROTO_TLS;
+            e->nsniff = 0;
             return;
         }
         if (p == PROTO_NONE || start(e, p) != 0) {

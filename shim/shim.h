@@ -73,6 +73,8 @@ int shim_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((f
 struct shim_tls {
     int guard;       /* >0: pass straight through */
     int in_registry; /* >0: this thread holds the registry mutex */
+    int in_ssl;      /* >0: inside a TLS library's read or write (hooks/tls.c) */
+    int ssl_fd;      /* the tracked socket that TLS call moved bytes on, or -1 */
 };
 extern __thread struct shim_tls shim_tls __attribute__((tls_model("initial-exec")));
 

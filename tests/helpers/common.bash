@@ -677,3 +677,173 @@ wait_access_log() {
 _access_log_is() {
     [[ "$(access_log_count "$1" "$2")" == "$3" ]]
 }
+
+# -------------------------------------------------------------- DB suite ----
+# Real database and cache servers from Debian's packages, on loopback ports,
+# each in a directory of its own. PostgreSQL and MariaDB run as their own
+# users, so their directories are made under /tmp (a bats temporary
+# directory is not reachable by them) and listed in
+# $BATS_TEST_TMPDIR/db_dirs; db_teardown stops the servers and removes them.
+
+PGBIN="${PGBIN:-/usr/lib/postgresql/15/bin}"
+export PGBIN
+
+# start_redis PORT [PREFIX...]: redis-server on 127.0.0.1:PORT, no
+# persistence, in the foreground behind PREFIX. Sets REDIS_PID.
+start_redis() {
+    local port=$1
+    shift
+    start_bg "redis-$port" "$@" redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+        --dir "$BATS_TEST_TMPDIR" --daemonize no
+    REDIS_PID=$BG_PID
+    wait_until 10 port_listening "$port" || fail "redis-server on port $port did not start"
+}
+
+# start_memcached PORT [PREFIX...]: memcached on 127.0.0.1:PORT (TCP only).
+# Sets MEMCACHED_PID.
+start_memcached() {
+    local port=$1
+    shift
+    local user=()
+    (($(id -u) == 0)) && user=(-u nobody)
+    start_bg "memcached-$port" "$@" memcached -l 127.0.0.1 -p "$port" -U 0 "${user[@]}"
+    MEMCACHED_PID=$BG_PID
+    wait_until 10 port_listening "$port" || fail "memcached on port $port did not start"
+}
+
+# db_dir OWNER: a new directory under /tmp owned by OWNER, removed by
+# db_teardown. Prints it.
+db_dir() {
+    local d
+    d=$(mktemp -d /tmp/promshim-db.XXXXXX) || return 1
+    echo "$d" >>"$BATS_TEST_TMPDIR/db_dirs"
+    chown "$1:$1" "$d"
+    echo "$d"
+}
+
+# pg_can_run: PostgreSQL 15's server binaries are there and we are root
+# (the server runs as the postgres user). Prints why not when it fails.
+pg_can_run() {
+    [[ -x "$PGBIN/initdb" && -x "$PGBIN/pg_ctl" ]] || { echo "PostgreSQL 15 server not installed ($PGBIN)"; return 1; }
+    (($(id -u) == 0)) || { echo "not root: cannot run PostgreSQL as the postgres user"; return 1; }
+    id postgres >/dev/null 2>&1 || { echo "no postgres user"; return 1; }
+}
+
+# start_postgres PORT [PREFIX...]: initdb (trust, superuser postgres) in a
+# new directory and pg_ctl start with the server on 127.0.0.1:PORT, its
+# socket in the directory, fsync off, PREFIX (e.g. env LD_PRELOAD=...) in
+# front of pg_ctl. With PG_SSL=1 the server also offers TLS (a self-signed
+# certificate made with openssl). Sets PGT (the directory); PGDATA is
+# $PGT/data. Returns 1 (with the logs on stderr) when the server cannot be
+# started.
+start_postgres() {
+    local port=$1
+    shift
+    PGT=$(db_dir postgres) || return 1
+    echo "pg $PGT" >>"$BATS_TEST_TMPDIR/db_servers"
+    register_log "$PGT/log"
+    if ! runuser -u postgres -- "$PGBIN/initdb" -D "$PGT/data" -A trust -U postgres >"$PGT/initdb.log" 2>&1; then
+        tail -20 "$PGT/initdb.log" >&2
+        return 1
+    fi
+    local opts="-p $port -k $PGT -c listen_addresses=127.0.0.1 -c fsync=off"
+    if [[ "${PG_SSL:-0}" == 1 ]]; then
+        runuser -u postgres -- openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
+            -keyout "$PGT/server.key" -out "$PGT/server.crt" >"$PGT/openssl.log" 2>&1 || return 1
+        opts+=" -c ssl=on -c ssl_cert_file=$PGT/server.crt -c ssl_key_file=$PGT/server.key"
+    fi
+    if ! runuser -u postgres -- "$@" "$PGBIN/pg_ctl" -D "$PGT/data" -l "$PGT/log" -w -t 20 \
+        -o "$opts" start >"$PGT/pg_ctl.log" 2>&1; then
+        tail -20 "$PGT/pg_ctl.log" "$PGT/log" >&2
+        return 1
+    fi
+}
+
+# stop_postgres DIR: pg_ctl stop -m fast for the server of DIR.
+stop_postgres() {
+    [[ -f "$1/data/postmaster.pid" ]] || return 0
+    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$1/data" -m fast -w -t 20 stop >/dev/null 2>&1 || true
+}
+
+# mariadb_can_run: mariadbd and mariadb-install-db are there and we are root.
+mariadb_can_run() {
+    [[ -x /usr/sbin/mariadbd ]] && command -v mariadb-install-db >/dev/null || {
+        echo "MariaDB server not installed"
+        return 1
+    }
+    (($(id -u) == 0)) || { echo "not root: cannot run mariadbd as the mysql user"; return 1; }
+    id mysql >/dev/null 2>&1 || { echo "no mysql user"; return 1; }
+}
+
+# start_mariadb PORT [PREFIX...]: mariadb-install-db in a new directory,
+# mariadbd on 127.0.0.1:PORT (and a socket in the directory) behind PREFIX,
+# with its general query log in $MT/general.log, then user app@'%'
+# (password secret, all privileges) and database d made over the socket.
+# Sets MT (the directory) and MARIADB_PID. Returns 1 when it cannot start.
+start_mariadb() {
+    local port=$1
+    shift
+    MT=$(db_dir mysql) || return 1
+    echo "mariadb $MT" >>"$BATS_TEST_TMPDIR/db_servers"
+    register_log "$MT/err.log"
+    if ! mariadb-install-db --user=mysql --datadir="$MT/data" --auth-root-authentication-method=normal \
+        --skip-test-db >"$MT/install.log" 2>&1; then
+        tail -20 "$MT/install.log" >&2
+        return 1
+    fi
+    start_bg "mariadb-$port" runuser -u mysql -- "$@" /usr/sbin/mariadbd --no-defaults --datadir="$MT/data" \
+        --socket="$MT/sock" --port="$port" --bind-address=127.0.0.1 --pid-file="$MT/pid" \
+        --log-error="$MT/err.log" --general-log=1 --general-log-file="$MT/general.log"
+    MARIADB_PID=$BG_PID
+    if ! wait_until 20 test -S "$MT/sock"; then
+        tail -20 "$MT/err.log" >&2
+        return 1
+    fi
+    mariadb --no-defaults -S "$MT/sock" -u root \
+        -e "CREATE USER app@'%' IDENTIFIED BY 'secret'; GRANT ALL ON *.* TO app@'%'; CREATE DATABASE d;" ||
+        return 1
+}
+
+# stop_mariadb DIR: TERM the mariadbd of DIR (its pid file) and wait for it.
+stop_mariadb() {
+    local pid
+    pid=$(cat "$1/pid" 2>/dev/null) || return 0
+    [[ "$pid" =~ ^[0-9]+$ ]] || return 0
+    stop_pids "$pid"
+}
+
+# db_teardown: stop the PostgreSQL and MariaDB servers the test started,
+# then everything else (common_teardown), then remove their directories.
+db_teardown() {
+    local kind dir
+    if [[ -f "$BATS_TEST_TMPDIR/db_servers" ]]; then
+        while read -r kind dir; do
+            case $kind in
+            pg) stop_postgres "$dir" ;;
+            mariadb) stop_mariadb "$dir" ;;
+            esac
+        done <"$BATS_TEST_TMPDIR/db_servers"
+    fi
+    common_teardown
+    if [[ -f "$BATS_TEST_TMPDIR/db_dirs" ]]; then
+        while read -r dir; do
+            [[ "$dir" == /tmp/promshim-db.* ]] && rm -rf "$dir"
+        done <"$BATS_TEST_TMPDIR/db_dirs"
+    fi
+    : >"$BATS_TEST_TMPDIR/db_dirs"
+    : >"$BATS_TEST_TMPDIR/db_servers"
+}
+
+# ------------------------------------------- other builds (scripts/sanitize.sh) ----
+# scripts/sanitize.sh runs the suites against a sanitizer build. Each variable,
+# when set, replaces one path above; unset, nothing changes:
+#   PROMSHIM_TEST_SHIM    the library. It may be a preload list "RUNTIME:LIB"
+#                         that is also the path of an existing file (a
+#                         directory named "RUNTIME:" holds a link to LIB), so
+#                         every LD_PRELOAD="$SHIM" loads the sanitizer runtime
+#                         first and [[ -f "$SHIM" ]], nm and readelf still work.
+#   PROMSHIM_TEST_PROGS   the directory of the C test programs.
+#   PROMSHIM_TEST_WRAPPER the promshim wrapper.
+SHIM="${PROMSHIM_TEST_SHIM:-$SHIM}"
+PROGS="${PROMSHIM_TEST_PROGS:-$PROGS}"
+WRAPPER="${PROMSHIM_TEST_WRAPPER:-$WRAPPER}"
