@@ -30,6 +30,8 @@ PACKAGES=(
     python3
     prometheus
     wrk
+    openssl
+    gnutls-bin
     procps
     iproute2
     file

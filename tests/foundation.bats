@@ -450,7 +450,8 @@ time.sleep(600)
     declare -A allowed
     for n in socket socketpair connect accept accept4 close close_range shutdown dup dup2 dup3 \
         fcntl fcntl64 getsockopt read write readv writev send recv sendto recvfrom sendmsg \
-        recvmsg sendmmsg recvmmsg sendfile sendfile64 __read_chk __recv_chk __recvfrom_chk fork _exit; do
+        recvmsg sendmmsg recvmmsg sendfile sendfile64 __read_chk __recv_chk __recvfrom_chk fork _exit \
+        SSL_read SSL_write SSL_read_ex SSL_write_ex SSL_sendfile SSL_free gnutls_record_recv gnutls_record_send; do
         allowed[$n]=1
     done
     run nm -D --defined-only "$SHIM"
