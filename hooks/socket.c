@@ -43,7 +43,7 @@ static int shim_socketpair(int domain, int type, int proto, int sv[2])
     return r;
 }
 
-static int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
+static int shim_connect(int fd, const struct sockaddr *sa, socklen_t len, void *caller)
 {
     need_real();
     if (!engaged() || !shim_conn_wants_connect_time(fd))
@@ -51,7 +51,7 @@ static int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
     uint64_t t0 = shim_now_ns();
     int r = real.connect(fd, sa, len);
     int saved = errno;
-    shim_conn_connect(fd, sa, len, r, r ? saved : 0, t0);
+    shim_conn_connect(fd, sa, len, r, r ? saved : 0, t0, caller);
     shim_exporter_kick();
     errno = saved;
     return r;
@@ -234,7 +234,10 @@ static int shim_fcntl(int (*fn)(int, int, ...), int fd, int cmd, void *arg)
 
 SHIM_EXPORT int socket(int domain, int type, int proto) { return shim_socket(domain, type, proto); }
 SHIM_EXPORT int socketpair(int domain, int type, int proto, int sv[2]) { return shim_socketpair(domain, type, proto, sv); }
-SHIM_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len) { return shim_connect(fd, sa, len); }
+SHIM_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+    return shim_connect(fd, sa, len, __builtin_return_address(0));
+}
 SHIM_EXPORT int accept(int fd, struct sockaddr *sa, socklen_t *len) { return shim_accept(fd, sa, len); }
 SHIM_EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags) { return shim_accept4(fd, sa, len, flags); }
 SHIM_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)

@@ -52,6 +52,8 @@ const struct shim_key shim_keys[] = {
     {"observability.metrics.max_parsed_connections", "PROMSHIM_METRICS_MAX_PARSED_CONNECTIONS", SHIM_KINT,
      OFF(max_sessions), 0, 16, 1048576, "16384",
      "connections parsed at once per process (HTTP...); more are only counted"},
+    {"observability.callsite_enabled", "PROMSHIM_CALLSITE_ENABLED", SHIM_KBOOL, OFF(callsite_enabled), 0, 0, 1,
+     "true", "name the module and function that made each outgoing connection (libunwind, at connect time)"},
     {"observability.plugins", "PROMSHIM_PLUGINS", SHIM_KSTR, OFF(plugins), SZ(plugins), 0, 0, "",
      "shared objects whose promshim_plugin_init registers probes (colon-separated paths)"},
     {"observability.http.routes", "PROMSHIM_HTTP_ROUTES", SHIM_KSTR, OFF(http_routes), SZ(http_routes), 0, 0, "",

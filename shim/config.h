@@ -30,6 +30,7 @@ struct shim_config {
     char http_routes[2048];  /* observability.http.routes */
     int max_sessions;        /* observability.metrics.max_parsed_connections */
     char plugins[1024];      /* observability.plugins */
+    int callsite_enabled;    /* observability.callsite_enabled */
 };
 
 extern struct shim_config shim_cfg;

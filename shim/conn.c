@@ -156,7 +156,7 @@ static void finish(struct shim_fd *e, int err)
     }
 }
 
-void shim_conn_connect(int fd, const struct sockaddr *sa, socklen_t len, int rc, int err, uint64_t t0)
+void shim_conn_connect(int fd, const struct sockaddr *sa, socklen_t len, int rc, int err, uint64_t t0, void *caller)
 {
     struct shim_fd *e = shim_fd(fd);
     if (!e || e->kind != FD_INET)
@@ -165,6 +165,8 @@ void shim_conn_connect(int fd, const struct sockaddr *sa, socklen_t len, int rc,
         return; /* AF_UNSPEC dissolves an association; nothing to measure */
     take_peer(e, sa, len);
     e->t0 = t0;
+    if (err != EALREADY && err != EISCONN)
+        shim_m_origin(e->family, e->addr, e->port, caller);
     if (rc == 0) {
         finish(e, 0);
     } else if (err == EINPROGRESS || err == EINTR) {

@@ -96,7 +96,8 @@ unsigned shim_conn_hwm(void);
 void shim_conn_socket(int fd, int domain, int type);
 void shim_conn_clear(int fd);
 int shim_conn_wants_connect_time(int fd);
-void shim_conn_connect(int fd, const struct sockaddr *sa, socklen_t len, int rc, int err, uint64_t t0);
+/* caller: the return address of the connect() call, for the origin */
+void shim_conn_connect(int fd, const struct sockaddr *sa, socklen_t len, int rc, int err, uint64_t t0, void *caller);
 void shim_conn_connect_result(int fd, int so_error);
 void shim_conn_accept(int lfd, int fd);
 void shim_conn_dup(int oldfd, int newfd);

@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 
 #include "shim/conn.h"
+#include "shim/callsite.h"
+#include "shim/config.h"
 #include "shim/db.h"
 #include "shim/metrics.h"
 #include "shim/netaddr.h"
@@ -459,6 +461,29 @@ static const struct shim_family_def def_tls_unattributed = {
 void shim_m_tls_unattributed(void)
 {
     struct shim_series *s = shim_series(shim_family(&def_tls_unattributed), NULL);
+    if (s)
+        shim_counter_add(s, 1);
+}
+
+static const struct shim_family_def def_origins = {
+    .name = "promshim_connection_origins_total",
+    .help = "Outgoing connects by peer and the module and function that made them (first frame outside libc).",
+    .type = SHIM_COUNTER,
+    .nlabels = 4,
+    .labels = {"server_address", "server_port", "module", "function"},
+};
+
+void shim_m_origin(int family, const uint8_t *addr, uint16_t port, void *caller)
+{
+    if (!shim_cfg.callsite_enabled)
+        return;
+    char a[64], p[8], module[64], function[64];
+    struct shim_lv v[4];
+    peer_lv(v, family, addr, port, a, sizeof(a), p, sizeof(p));
+    shim_callsite(caller, module, sizeof(module), function, sizeof(function));
+    v[2] = lv(module);
+    v[3] = lv(function);
+    struct shim_series *s = get(shim_family(&def_origins), v);
     if (s)
         shim_counter_add(s, 1);
 }

@@ -47,6 +47,8 @@ void shim_m_parse_error(int proto);
 void shim_m_scrape_refused(const char *reason);
 /* a TLS call whose socket could not be found */
 void shim_m_tls_unattributed(void);
+/* a connect was tried from caller (its return address) */
+void shim_m_origin(int family, const uint8_t *addr, uint16_t port, void *caller);
 void shim_m_conn_close(int role);
 
 /* bytes: the four series are made at init, so this is one atomic add */
