@@ -39,6 +39,15 @@ void shim_exporter_after_fork_child(void);
 /* the exporter's listening fd in this process, or -1 */
 int shim_exporter_fd(void);
 
+/* file_sd target files (discovery.c): written by the process that made the
+ * tree's endpoint (its thread), removed by the tree's last process */
+void shim_discovery_write(int port);
+void shim_discovery_remove(void);
+
+/* shim_push: PUT the tree's final metrics to the configured Pushgateway,
+ * bounded by pushgateway_timeout_ms in all (push.c). 0 or -errno. */
+int shim_push(void);
+
 /* shim_textfile_write: render the tree's metrics to path atomically (temp
  * file in the same folder, then rename). 0 or -errno. */
 int shim_textfile_write(const char *path);

@@ -48,6 +48,7 @@ static _Atomic int kicked;
  * child never inherits a half-loaded library */
 static pthread_mutex_t load_mu = PTHREAD_MUTEX_INITIALIZER;
 static int listen_fd = -1;  /* inherited by forked children */
+static int made_here;       /* this process made listen_fd (not inherited) */
 static int listen_port;
 static struct MHD_Daemon *daemon_h;
 static int make_listener(int only_port);
@@ -295,8 +296,11 @@ static void *exporter_main(void *arg)
     shim_tls.guard = 1;
     prctl(PR_SET_NAME, "promshim", 0, 0, 0);
     int deferred = arg != NULL;
-    if (!deferred && listen_fd >= 0)
+    if (!deferred && listen_fd >= 0) {
         serve();
+        if (made_here && daemon_h)
+            shim_discovery_write(listen_port);
+    }
     load_plugins();
     struct shim_shared *sh = shim_shared();
     for (;;) {
@@ -314,6 +318,8 @@ static void *exporter_main(void *arg)
             if (port && make_listener(port) == 0) {
                 deferred = 0;
                 serve();
+                if (daemon_h)
+                    shim_discovery_write(listen_port);
             }
         }
     }
@@ -359,6 +365,7 @@ static int make_listener(int only_port)
             shim_conn_own(fd, 1);
             listen_fd = fd;
             listen_port = port;
+            made_here = 1;
             struct shim_shared *sh = shim_shared();
             if (sh)
                 atomic_store(&sh->exporter_port, port);
@@ -508,5 +515,6 @@ void shim_exporter_after_fork_child(void)
     load_mu = fresh; /* held by the parent's forking thread, which is not here */
     fork_locked = 0;
     daemon_h = NULL; /* its threads stayed with the parent */
+    made_here = 0;
     atomic_store(&kicked, K_NONE);
 }

@@ -29,6 +29,7 @@ PACKAGES=(
     curl
     python3
     prometheus
+    prometheus-pushgateway
     wrk
     openssl
     gnutls-bin

@@ -31,6 +31,14 @@ struct shim_config {
     int max_sessions;        /* observability.metrics.max_parsed_connections */
     char plugins[1024];      /* observability.plugins */
     int callsite_enabled;    /* observability.callsite_enabled */
+    char discovery_dir[512]; /* observability.discovery_dir */
+    char discovery_host[128];
+    char job[128];
+    int start_delay_ms;      /* observability.exporter_start_delay_ms */
+    int follow_children;     /* observability.follow_children */
+    char programs[512];      /* observability.programs */
+    char pushgateway_url[512];
+    int pushgateway_timeout_ms;
 };
 
 extern struct shim_config shim_cfg;

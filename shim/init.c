@@ -6,6 +6,9 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -95,6 +98,90 @@ void shim_fail(const char *why)
         LOG_ERROR("internal failure (%s): passing every call straight through from now on", why);
 }
 
+extern char *program_invocation_short_name;
+
+/* program_wanted: PROMSHIM_PROGRAMS, when set, names the programs to
+ * instrument (comma-separated); any other passes through untouched (and
+ * keeps promshim in LD_PRELOAD for its children) */
+static int program_wanted(void)
+{
+    const char *list = shim_cfg.programs, *me = program_invocation_short_name;
+    if (!list[0])
+        return 1;
+    size_t n = me ? strlen(me) : 0;
+    for (const char *p = list; *p;) {
+        while (*p == ',' || *p == ' ')
+            p++;
+        size_t k = strcspn(p, ", ");
+        if (k && k == n && memcmp(p, me, n) == 0)
+            return 1;
+        p += k;
+    }
+    return 0;
+}
+
+/* drop_from_preload: PROMSHIM_FOLLOW_CHILDREN=false: take promshim out of
+ * LD_PRELOAD, so the programs this one executes run without it (constructor
+ * only: setenv allocates) */
+static void drop_from_preload(void)
+{
+    const char *v = getenv("LD_PRELOAD");
+    if (!v)
+        return;
+    char out[4096];
+    size_t at = 0;
+    for (const char *p = v; *p;) {
+        while (*p == ':' || *p == ' ')
+            p++;
+        size_t k = strcspn(p, ": ");
+        if (!k)
+            break;
+        const char *slash = memrchr(p, '/', k);
+        const char *name = slash ? slash + 1 : p;
+        size_t nl = k - (size_t)(name - p);
+        int ours = nl == strlen("libpromshim.so") && memcmp(name, "libpromshim.so", nl) == 0;
+        if (!ours && at + k + 2 < sizeof(out)) {
+            if (at)
+                out[at++] = ':';
+            memcpy(out + at, p, k);
+            at += k;
+        }
+        p += k;
+    }
+    out[at] = '\0';
+    if (at)
+        setenv("LD_PRELOAD", out, 1);
+    else
+        unsetenv("LD_PRELOAD");
+}
+
+/* delayed: PROMSHIM_EXPORTER_START_DELAY_MS: a process that lives that long
+ * starts its exporter even if it never opens a socket */
+static void *delayed(void *arg)
+{
+    shim_tls.guard = 1;
+    struct timespec t = {shim_cfg.start_delay_ms / 1000, (long)(shim_cfg.start_delay_ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+    shim_tls.guard = 0;
+    shim_exporter_kick();
+    return NULL;
+}
+
+static void start_delayed(void)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    pthread_t t;
+    if (pthread_create(&t, &a, delayed, NULL) != 0)
+        LOG_WARN("cannot start the delayed-start thread: the exporter starts on the first socket only");
+    pthread_attr_destroy(&a);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 /*
  * shim_init: the constructor's work, also run by the first hook that comes
  * before the constructor. Single-shot; a second caller while it runs (a
@@ -127,7 +214,9 @@ void shim_init(void)
         shim_config_print(&shim_cfg, 1);
         syscall(SYS_exit_group, problems ? 1 : 0);
     }
-    if (!shim_cfg.enabled || !shim_cfg.metrics_enabled)
+    if (!shim_cfg.follow_children)
+        drop_from_preload();
+    if (!shim_cfg.enabled || !shim_cfg.metrics_enabled || !program_wanted())
         goto out;
     if (shim_conn_init() != 0) {
         shim_fail("cannot map the fd table");
@@ -150,6 +239,8 @@ void shim_init(void)
     shim_probe_add("pools", shim_probe_pools, NULL);
     shim_conn_scan_inherited();
     __atomic_store_n(&shim_active, 1, __ATOMIC_RELEASE);
+    if (shim_cfg.start_delay_ms > 0)
+        start_delayed();
 out:
     atomic_store(&init_state, 2);
     errno = saved;
@@ -207,10 +298,16 @@ void shim_exit(void)
     int saved = errno;
     shim_tls.guard++;
     int last = shim_registry_exit();
-    if (last && shim_cfg.textfile_path[0] && (!shim_metrics_idle() || !parent_has_shim())) {
+    if (last)
+        shim_discovery_remove();
+    if (last && (shim_cfg.textfile_path[0] || shim_cfg.pushgateway_url[0]) &&
+        (!shim_metrics_idle() || !parent_has_shim())) {
         /* back in the tree for the render, so its process_* are there */
         shim_registry_child();
-        shim_textfile_write(shim_cfg.textfile_path);
+        if (shim_cfg.textfile_path[0])
+            shim_textfile_write(shim_cfg.textfile_path);
+        if (shim_cfg.pushgateway_url[0])
+            shim_push();
         shim_registry_exit();
     }
     shim_tls.guard--;

@@ -144,6 +144,7 @@ unsigned long shim_events_dropped(void);
 struct shim_shared {
     _Atomic int exporter_state; /* 0 none, 1 being made, 2 made: one endpoint per tree */
     _Atomic int exporter_port;  /* the port the tree's endpoint is bound to */
+    _Atomic int discovery_port; /* the port whose file_sd target file the tree wrote, 0 none */
     uint64_t start_ns; /* wall-clock start of the tree */
 };
 struct shim_shared *shim_shared(void);
