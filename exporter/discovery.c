@@ -30,8 +30,6 @@
 #include "shim/registry.h"
 #include "shim/shim.h"
 
-extern char *program_invocation_short_name;
-
 /* json_str: s into b as a JSON string (quotes, backslashes, controls) */
 static void json_str(struct shim_buf *b, const char *s)
 {
@@ -100,7 +98,7 @@ void shim_discovery_write(int port)
         shim_snprintf(host, sizeof(host), "127.0.0.1");
     else
         shim_snprintf(host, sizeof(host), strchr(ba, ':') ? "[%s]" : "%s", ba);
-    const char *prog = program_invocation_short_name ? program_invocation_short_name : "unknown";
+    const char *prog = shim_program;
     char target[200], pid[16];
     shim_snprintf(target, sizeof(target), "%s:%d", host, port);
     shim_snprintf(pid, sizeof(pid), "%d", shim_pid);

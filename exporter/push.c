@@ -21,8 +21,6 @@
 #include "shim/real.h"
 #include "shim/shim.h"
 
-extern char *program_invocation_short_name;
-
 /* parse_url: http://HOST[:PORT][/PATH] into sa and path. 0 or -EINVAL */
 static int parse_url(const char *url, struct sockaddr_storage *ss, socklen_t *sl, char *path, size_t ps)
 {
@@ -127,7 +125,7 @@ int shim_push(void)
         return -EINVAL;
     }
     gethostname(host, sizeof(host) - 1);
-    const char *job = shim_cfg.job[0] ? shim_cfg.job : program_invocation_short_name;
+    const char *job = shim_cfg.job[0] ? shim_cfg.job : shim_program;
     shim_expfmt_render(&body, 0);
     shim_buf_printf(&head, "PUT %s/metrics/job/%s/instance/%s HTTP/1.1\r\nHost: pushgateway\r\n"
                            "Content-Type: text/plain; version=0.0.4\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",

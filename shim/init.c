@@ -99,13 +99,14 @@ void shim_fail(const char *why)
 }
 
 extern char *program_invocation_short_name;
+char shim_program[64]; /* the program's name, copied before main can rewrite argv (nginx does) */
 
 /* program_wanted: PROMSHIM_PROGRAMS, when set, names the programs to
  * instrument (comma-separated); any other passes through untouched (and
  * keeps promshim in LD_PRELOAD for its children) */
 static int program_wanted(void)
 {
-    const char *list = shim_cfg.programs, *me = program_invocation_short_name;
+    const char *list = shim_cfg.programs, *me = shim_program;
     if (!list[0])
         return 1;
     size_t n = me ? strlen(me) : 0;
@@ -199,6 +200,8 @@ void shim_init(void)
         shim_fail("libc symbols not found");
         goto out;
     }
+    shim_snprintf(shim_program, sizeof(shim_program), "%s",
+                  program_invocation_short_name ? program_invocation_short_name : "unknown");
     shim_config_defaults(&shim_cfg);
     /* defaults, then the file, then the environment, later winning */
     const char *check = shim_config_env(environ, "PROMSHIM_CHECK_CONFIG");

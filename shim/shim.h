@@ -86,6 +86,10 @@ static inline uint64_t shim_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* The program's name as it started (argv[0]'s last part), kept before main
+ * can rewrite argv. */
+extern char shim_program[64];
+
 /* The process's pid, cached; refreshed in a forked child by the fork hook. */
 extern int shim_pid;
 

@@ -35,6 +35,16 @@ server_count() {
         "http_route=\"$1\",http_response_status_code=\"$2\",server_port=\"$SPORT\""
 }
 
+# count_is ROUTE STATUS N: server_count is N now (for wait_until)
+count_is() {
+    [[ "$(server_count "$1" "$2")" == "$3" ]]
+}
+
+# count_is_logged ROUTE STATUS REGEX: server_count equals the access log's matching lines
+count_is_logged() {
+    [[ "$(server_count "$1" "$2")" == "$(access_log_count "$NGX/access.log" "$3")" ]]
+}
+
 @test "nginx over HTTPS with curl: server and client count every request, no parse error" {
     https_nginx
     tf="$BATS_TEST_TMPDIR/curl.prom"
@@ -43,7 +53,7 @@ server_count() {
     for _ in 1 2 3 4 5; do urls+=("https://127.0.0.1:$SPORT/index.html"); done
     run "${TF_ENV[@]}" curl -sk -o /dev/null "${urls[@]}" "https://127.0.0.1:$SPORT/missing"
     assert_success
-    wait_until 10 test "$(server_count /index.html 200)" = 5
+    wait_until 10 count_is /index.html 200 5
     assert_equal "$(server_count /missing 404)" 1
     text=$(read_textfile "$tf")
     assert_metric "$text" http_client_request_duration_seconds_count \
@@ -71,7 +81,7 @@ print('done')"
     text=$(read_textfile "$tf")
     assert_metric "$text" http_client_request_duration_seconds_count \
         "http_request_method=\"GET\",http_response_status_code=\"200\",server_port=\"$SPORT\"" 4
-    wait_until 10 test "$(server_count /index.html 200)" = 4
+    wait_until 10 count_is /index.html 200 4
 }
 
 @test "gnutls-cli (GnuTLS's gnutls_record_send and _recv) as a client" {
@@ -85,7 +95,7 @@ print('done')"
     text=$(read_textfile "$tf")
     assert_metric "$text" http_client_request_duration_seconds_count \
         "http_response_status_code=\"200\",server_port=\"$SPORT\"" 1
-    wait_until 10 test "$(server_count /index.html 200)" = 1
+    wait_until 10 count_is /index.html 200 1
 }
 
 @test "wrk over HTTPS: the server histogram equals nginx's access log" {
@@ -94,8 +104,7 @@ print('done')"
     assert_success
     wrk_n=$(awk '/requests in/ { print $1 }' <<<"$output")
     # nginx logs a request when it is done: wait until the log stops moving
-    wait_until 10 test "$(server_count /index.html 200)" = \
-        "$(access_log_count "$NGX/access.log" 'GET /index.html HTTP/1.1" 200')"
+    wait_until 10 count_is_logged /index.html 200 'GET /index.html HTTP/1.1" 200'
     n=$(server_count /index.html 200)
     # wrk leaves unread the responses in flight when its time is up (4 connections)
     ((wrk_n <= n && n <= wrk_n + 4)) || fail "wrk=$wrk_n histogram=$n"
@@ -145,6 +154,6 @@ s.close()"
     assert_success
     run curl -sk "https://127.0.0.1:$SPORT/index.html"
     assert_output 'hello from nginx'
-    wait_until 10 test "$(server_count /index.html 200)" = 1
+    wait_until 10 count_is /index.html 200 1
     assert_metric "$(scrape "$EPORT")" promshim_parse_errors_total '' 0
 }
