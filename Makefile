@@ -16,7 +16,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS ?= -O2 -g
 SHIM_CFLAGS := $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden -fno-strict-aliasing \
 	-D_GNU_SOURCE -DPROMSHIM_VERSION=\"$(VERSION)\" -I. $(EXTRA_CFLAGS)
-LDFLAGS_SO := -shared -Wl,--version-script=shim/exports.map -Wl,-z,now -Wl,-z,relro \
+LDFLAGS_SO := -shared -Wl,--version-script=shim/exports.map -Wl,-z,relro \
 	-Wl,--no-undefined $(EXTRA_LDFLAGS)
 
 # The engine (no interposed symbols): also what unit tests link against.
@@ -42,7 +42,7 @@ PROG_BIN := $(patsubst tests/progs/%.c,$(B)/progs/%,$(PROG_SRC))
 .PHONY: all lib test unit demo install uninstall clean deps bench-hooks bench fuzz sanitize check-exports
 
 all: lib $(UNIT_BIN) $(PROG_BIN) $(BENCH_BIN) $(PLUGIN_BIN)
-lib: $(B)/libpromshim.so $(B)/promshim
+lib: $(B)/libpromshim.so $(B)/promshim $(B)/promshim-view
 
 $(B)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -54,6 +54,10 @@ $(B)/libpromshim.so: $(CORE_OBJ) $(HOOK_OBJ) shim/exports.map
 $(B)/libshimcore.a: $(CORE_OBJ)
 	@mkdir -p $(B)
 	rm -f $@ && ar rcs $@ $(CORE_OBJ)
+
+$(B)/promshim-view: scripts/promshim-view
+	@mkdir -p $(B)
+	cp $< $@ && chmod 0755 $@
 
 $(B)/promshim: scripts/promshim
 	@mkdir -p $(B)
@@ -100,9 +104,11 @@ install: lib
 	install -d $(DESTDIR)$(PREFIX)/lib/promshim $(DESTDIR)$(PREFIX)/bin
 	install -m 0644 $(B)/libpromshim.so $(DESTDIR)$(PREFIX)/lib/promshim/libpromshim.so
 	install -m 0755 $(B)/promshim $(DESTDIR)$(PREFIX)/bin/promshim
+	install -m 0755 $(B)/promshim-view $(DESTDIR)$(PREFIX)/bin/promshim-view
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/lib/promshim/libpromshim.so $(DESTDIR)$(PREFIX)/bin/promshim
+	rm -f $(DESTDIR)$(PREFIX)/lib/promshim/libpromshim.so $(DESTDIR)$(PREFIX)/bin/promshim \
+		$(DESTDIR)$(PREFIX)/bin/promshim-view
 	-rmdir $(DESTDIR)$(PREFIX)/lib/promshim
 
 clean:

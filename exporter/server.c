@@ -451,6 +451,7 @@ void shim_exporter_kick(void)
 
 SHIM_EXPORT int promshim_start_metrics_server(void)
 {
+    shim_engine_start();
     if (!shim_active || !shim_cfg.exporter_enabled) {
         errno = ENOTSUP;
         return -1;
@@ -461,6 +462,7 @@ SHIM_EXPORT int promshim_start_metrics_server(void)
 
 SHIM_EXPORT int promshim_register_probe(const char *name, promshim_probe_fn fn, void *arg)
 {
+    shim_engine_start();
     int rc = shim_probe_add(name, fn, arg);
     if (rc) {
         errno = -rc;
@@ -473,6 +475,7 @@ SHIM_EXPORT int promshim_register_probe(const char *name, promshim_probe_fn fn, 
 
 SHIM_EXPORT int promshim_start_scheduler(unsigned interval_seconds)
 {
+    shim_engine_start();
     if (!shim_active) {
         errno = ENOTSUP;
         return -1;

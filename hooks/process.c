@@ -14,6 +14,8 @@
 static pid_t shim_fork(void)
 {
     need_real();
+    if (!shim_active && shim_wanted)
+        shim_engine_start(); /* so parent and child share one registry */
     if (!shim_active)
         return real.fork();
     int slot = shim_registry_fork_prepare();

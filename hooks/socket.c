@@ -17,6 +17,9 @@ static int shim_socket(int domain, int type, int proto)
 {
     need_real();
     int r = real.socket(domain, type, proto);
+    if (r >= 0 && SHIM_UNLIKELY(!shim_active) && shim_wanted && !shim_tls.guard &&
+        (domain == AF_INET || domain == AF_INET6))
+        shim_engine_start(); /* the first TCP/IP socket of the program */
     if (r >= 0 && shim_active) {
         int saved = errno;
         if (shim_tls.guard) {
@@ -61,6 +64,11 @@ static int shim_connect(int fd, const struct sockaddr *sa, socklen_t len, void *
 static void accepted(int lfd, int r)
 {
     int saved = errno;
+    if (!shim_tls.guard && !shim_fd(lfd)) {
+        /* a listening socket the program had before the engine started */
+        shim_engine_start();
+        shim_conn_classify_late(lfd);
+    }
     if (shim_tls.guard) {
         shim_conn_clear(r);
     } else {
@@ -76,7 +84,7 @@ static int shim_accept(int fd, struct sockaddr *sa, socklen_t *len)
     if (engaged())
         shim_exporter_kick(); /* before: a daemon child may block here for long */
     int r = real.accept(fd, sa, len);
-    if (r >= 0 && shim_active)
+    if (r >= 0 && (shim_active || shim_wanted))
         accepted(fd, r);
     return r;
 }
@@ -87,7 +95,7 @@ static int shim_accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
     if (engaged())
         shim_exporter_kick(); /* before: a daemon child may block here for long */
     int r = real.accept4(fd, sa, len, flags);
-    if (r >= 0 && shim_active)
+    if (r >= 0 && (shim_active || shim_wanted))
         accepted(fd, r);
     return r;
 }

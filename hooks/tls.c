@@ -183,6 +183,15 @@ static int ssl_fd(SSL *s)
     return tls.SSL_get_fd ? tls.SSL_get_fd(s) : -1;
 }
 
+/* tls_engaged: a TLS call is network use: the engine starts here if no
+ * socket call started it yet */
+static int tls_engaged(void)
+{
+    if (SHIM_UNLIKELY(!shim_active) && shim_wanted && !shim_tls.guard)
+        shim_engine_start();
+    return engaged();
+}
+
 /* ---- OpenSSL ---- */
 
 static int shim_SSL_read(SSL *s, void *buf, int num)
@@ -190,7 +199,7 @@ static int shim_SSL_read(SSL *s, void *buf, int num)
     resolve(0);
     if (!tls.SSL_read)
         return -1;
-    if (!engaged())
+    if (!tls_engaged())
         return tls.SSL_read(s, buf, num);
     int was = enter();
     int r = tls.SSL_read(s, buf, num);
@@ -207,7 +216,7 @@ static int shim_SSL_write(SSL *s, const void *buf, int num)
     resolve(0);
     if (!tls.SSL_write)
         return -1;
-    if (!engaged())
+    if (!tls_engaged())
         return tls.SSL_write(s, buf, num);
     int was = enter();
     int r = tls.SSL_write(s, buf, num);
@@ -224,7 +233,7 @@ static int shim_SSL_read_ex(SSL *s, void *buf, size_t num, size_t *got)
     resolve(0);
     if (!tls.SSL_read_ex)
         return 0;
-    if (!engaged())
+    if (!tls_engaged())
         return tls.SSL_read_ex(s, buf, num, got);
     int was = enter();
     int r = tls.SSL_read_ex(s, buf, num, got);
@@ -241,7 +250,7 @@ static int shim_SSL_write_ex(SSL *s, const void *buf, size_t num, size_t *put)
     resolve(0);
     if (!tls.SSL_write_ex)
         return 0;
-    if (!engaged())
+    if (!tls_engaged())
         return tls.SSL_write_ex(s, buf, num, put);
     int was = enter();
     int r = tls.SSL_write_ex(s, buf, num, put);
@@ -259,7 +268,7 @@ static ssize_t shim_SSL_sendfile(SSL *s, int fd, off_t off, size_t size, int fla
     resolve(0);
     if (!tls.SSL_sendfile)
         return -1;
-    if (!engaged())
+    if (!tls_engaged())
         return tls.SSL_sendfile(s, fd, off, size, flags);
     int was = enter();
     ssize_t r = tls.SSL_sendfile(s, fd, off, size, flags);
@@ -292,7 +301,7 @@ static ssize_t shim_gnutls_record_recv(void *session, void *buf, size_t n)
     resolve(1);
     if (!tls.gnutls_record_recv)
         return -1;
-    if (!engaged())
+    if (!tls_engaged())
         return tls.gnutls_record_recv(session, buf, n);
     int was = enter();
     ssize_t r = tls.gnutls_record_recv(session, buf, n);
@@ -309,7 +318,7 @@ static ssize_t shim_gnutls_record_send(void *session, const void *buf, size_t n)
     resolve(1);
     if (!tls.gnutls_record_send)
         return -1;
-    if (!engaged())
+    if (!tls_engaged())
         return tls.gnutls_record_send(session, buf, n);
     int was = enter();
     ssize_t r = tls.gnutls_record_send(session, buf, n);

@@ -33,6 +33,7 @@ PACKAGES=(
     wrk
     openssl
     gnutls-bin
+    tmux
     procps
     iproute2
     file

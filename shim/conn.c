@@ -338,11 +338,39 @@ void shim_conn_io(struct shim_fd *e, int fd, enum shim_dir dir, const struct iov
     }
 }
 
+/* classify: what the socket fd already is (inherited): a listening or
+ * connected TCP socket gets its entry. One fstat, three getsockopts. */
+static void classify(int fd)
+{
+    struct stat st;
+    if (syscall(SYS_fstat, fd, &st) != 0 || !S_ISSOCK(st.st_mode))
+        return;
+    int dom = 0, type = 0, acc = 0;
+    socklen_t l1 = sizeof(dom), l2 = sizeof(type), l3 = sizeof(acc);
+    if (syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_DOMAIN, &dom, &l1) != 0 ||
+        syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_TYPE, &type, &l2) != 0)
+        return;
+    syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &l3);
+    shim_conn_socket(fd, dom, type);
+    struct shim_fd *e = shim_fd(fd);
+    if (!e || e->kind != FD_INET || acc)
+        return;
+    /* a connected stream socket handed over (inetd, systemd Accept=yes) is
+     * the server end of a connection */
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (syscall(SYS_getpeername, fd, &ss, &sl) == 0) {
+        take_peer(e, (struct sockaddr *)&ss, sl);
+        __atomic_store_n(&e->kind, FD_SERVER, __ATOMIC_RELEASE);
+        opened(e);
+    }
+}
+
 /*
- * shim_conn_scan_inherited: classify the fds this process already holds
+ * shim_conn_scan_inherited: classify the fds the process already holds
  * (inherited across exec: inetd, systemd socket activation, a supervisor's
  * listening socket). Reads /proc/self/fd with raw getdents64 into a stack
- * buffer; per socket fd one fstat and two getsockopts.
+ * buffer. Runs when the engine starts, not in every process.
  */
 void shim_conn_scan_inherited(void)
 {
@@ -355,46 +383,28 @@ void shim_conn_scan_inherited(void)
         if (n <= 0)
             break;
         for (long off = 0; off < n;) {
-            struct {
-                uint64_t ino;
-                int64_t off;
-                unsigned short reclen;
-                unsigned char type;
-                char name[];
-            } *d = (void *)(buf + off);
-            off += d->reclen;
-            if (d->name[0] < '0' || d->name[0] > '9')
+            unsigned short reclen;
+            memcpy(&reclen, buf + off + 16, sizeof(reclen));
+            const char *name = buf + off + 19;
+            off += reclen;
+            if (name[0] < '0' || name[0] > '9')
                 continue;
             int fd = 0;
-            for (const char *p = d->name; *p >= '0' && *p <= '9'; p++)
+            for (const char *p = name; *p >= '0' && *p <= '9'; p++)
                 fd = fd * 10 + (*p - '0');
-            if (fd == dfd)
-                continue;
-            struct stat st;
-            if (syscall(SYS_fstat, fd, &st) != 0 || !S_ISSOCK(st.st_mode))
-                continue;
-            int dom = 0, type = 0, acc = 0;
-            socklen_t l1 = sizeof(dom), l2 = sizeof(type), l3 = sizeof(acc);
-            if (syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_DOMAIN, &dom, &l1) != 0 ||
-                syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_TYPE, &type, &l2) != 0)
-                continue;
-            syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &l3);
-            shim_conn_socket(fd, dom, type);
-            struct shim_fd *e = shim_fd(fd);
-            if (!e || e->kind != FD_INET || acc)
-                continue;
-            /* a connected stream socket handed over (inetd, systemd
-             * Accept=yes) is the server end of a connection */
-            struct sockaddr_storage ss;
-            socklen_t sl = sizeof(ss);
-            if (syscall(SYS_getpeername, fd, &ss, &sl) == 0) {
-                take_peer(e, (struct sockaddr *)&ss, sl);
-                __atomic_store_n(&e->kind, FD_SERVER, __ATOMIC_RELEASE);
-                opened(e);
-            }
+            if (fd != dfd)
+                classify(fd);
         }
     }
     syscall(SYS_close, dfd);
+}
+
+/* shim_conn_classify_late: accept() succeeded on fd, which has no entry: a
+ * socket inherited before the engine started. Classify it now. */
+void shim_conn_classify_late(int fd)
+{
+    if (!shim_fd(fd))
+        classify(fd);
 }
 
 unsigned shim_conn_hwm(void)

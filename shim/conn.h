@@ -88,6 +88,7 @@ static inline int shim_fd_measured(const struct shim_fd *e)
 
 int shim_conn_init(void);
 void shim_conn_scan_inherited(void);
+void shim_conn_classify_late(int fd);
 void shim_conn_after_fork_child(void);
 /* one past the highest fd number that ever had an entry */
 unsigned shim_conn_hwm(void);

@@ -47,6 +47,7 @@ static promshim_metric *define(enum shim_mtype type, const char *name, const cha
                                const double *buckets, size_t nbuckets)
 {
     unsigned nl = 0;
+    shim_engine_start();
     if (!valid_name(name, 0))
         return refuse(name, "not a valid metric name", EINVAL);
     for (; labels && labels[nl]; nl++)

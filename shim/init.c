@@ -6,6 +6,8 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <sched.h>
+#include <sys/stat.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -164,6 +166,7 @@ static void *delayed(void *arg)
     struct timespec t = {shim_cfg.start_delay_ms / 1000, (long)(shim_cfg.start_delay_ms % 1000) * 1000000L};
     nanosleep(&t, NULL);
     shim_tls.guard = 0;
+    shim_engine_start();
     shim_exporter_kick();
     return NULL;
 }
@@ -181,6 +184,69 @@ static void start_delayed(void)
         LOG_WARN("cannot start the delayed-start thread: the exporter starts on the first socket only");
     pthread_attr_destroy(&a);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* holds_sockets: the process was handed a socket: on stdin, stdout or
+ * stderr (inetd, systemd Accept=yes) or as systemd's LISTEN_FDS (fds 3 and
+ * up). A socket inherited at another fd number is found when the program
+ * first accepts on it (hooks/socket.c). At most a few fstat calls. */
+static int holds_sockets(void)
+{
+    struct stat st;
+    for (int fd = 0; fd < 3; fd++)
+        if (syscall(SYS_fstat, fd, &st) == 0 && S_ISSOCK(st.st_mode))
+            return 1;
+    const char *n = shim_config_env(environ, "LISTEN_FDS");
+    return n && atoi(n) > 0;
+}
+
+static _Atomic int engine_state; /* 0 not started, 1 starting, 2 started (or failed) */
+
+/*
+ * shim_engine_start: map the fd table, the shared registry and the session
+ * pool, make the metric families, classify the inherited sockets. Once per
+ * program (a forked child shares what its parent started); a second caller
+ * waits for the first. Returns with shim_active set, or not after a failure.
+ */
+void shim_engine_start(void)
+{
+    if (SHIM_LIKELY(atomic_load_explicit(&engine_state, memory_order_acquire) == 2))
+        return;
+    if (!__atomic_load_n(&shim_wanted, __ATOMIC_ACQUIRE))
+        return;
+    int expect = 0;
+    if (!atomic_compare_exchange_strong(&engine_state, &expect, 1)) {
+        while (atomic_load_explicit(&engine_state, memory_order_acquire) != 2)
+            sched_yield();
+        return;
+    }
+    int saved = errno;
+    shim_tls.guard++;
+    if (shim_conn_init() != 0) {
+        shim_fail("cannot map the fd table");
+        goto out;
+    }
+    if (shim_registry_init((size_t)shim_cfg.registry_size_mb << 20, (unsigned)shim_cfg.series_cap) != 0) {
+        shim_fail("cannot map the registry");
+        goto out;
+    }
+    if (shim_metrics_init() != 0) {
+        shim_fail("cannot create the metric families");
+        goto out;
+    }
+    if (shim_session_init((unsigned)shim_cfg.max_sessions) != 0) {
+        shim_fail("cannot map the session pool");
+        goto out;
+    }
+    shim_http_config(shim_cfg.http_routes);
+    shim_probe_add("tcp", shim_probe_tcp, NULL);
+    shim_probe_add("pools", shim_probe_pools, NULL);
+    __atomic_store_n(&shim_active, 1, __ATOMIC_RELEASE);
+    shim_conn_scan_inherited();
+out:
+    shim_tls.guard--;
+    atomic_store_explicit(&engine_state, 2, memory_order_release);
+    errno = saved;
 }
 
 /*
@@ -221,27 +287,13 @@ void shim_init(void)
         drop_from_preload();
     if (!shim_cfg.enabled || !shim_cfg.metrics_enabled || !program_wanted())
         goto out;
-    if (shim_conn_init() != 0) {
-        shim_fail("cannot map the fd table");
-        goto out;
-    }
-    if (shim_registry_init((size_t)shim_cfg.registry_size_mb << 20, (unsigned)shim_cfg.series_cap) != 0) {
-        shim_fail("cannot map the registry");
-        goto out;
-    }
-    if (shim_metrics_init() != 0) {
-        shim_fail("cannot create the metric families");
-        goto out;
-    }
-    if (shim_session_init((unsigned)shim_cfg.max_sessions) != 0) {
-        shim_fail("cannot map the session pool");
-        goto out;
-    }
-    shim_http_config(shim_cfg.http_routes);
-    shim_probe_add("tcp", shim_probe_tcp, NULL);
-    shim_probe_add("pools", shim_probe_pools, NULL);
-    shim_conn_scan_inherited();
-    __atomic_store_n(&shim_active, 1, __ATOMIC_RELEASE);
+    /* The engine (fd table, shared registry, sessions) starts on the first
+     * socket call, fork or API call: a process that never uses a socket
+     * (the many `true`, `sed`, `ls` of a shell script) maps nothing. The
+     * sockets it already holds (inetd, socket activation) start it now. */
+    __atomic_store_n(&shim_wanted, 1, __ATOMIC_RELEASE);
+    if (holds_sockets())
+        shim_engine_start();
     if (shim_cfg.start_delay_ms > 0)
         start_delayed();
 out:
@@ -294,6 +346,9 @@ static int parent_has_shim(void)
 void shim_exit(void)
 {
     static _Atomic int done_pid;
+    if (!shim_active && shim_wanted && (shim_cfg.textfile_path[0] || shim_cfg.pushgateway_url[0]) &&
+        !shim_foreign_process() && !parent_has_shim())
+        shim_engine_start(); /* a job that never used a socket still leaves its process metrics */
     if (!shim_active || shim_foreign_process())
         return;
     if (atomic_exchange(&done_pid, shim_pid) == shim_pid)

@@ -104,6 +104,11 @@ int shim_foreign_process(void);
  * failure dropped us to pass-through). */
 extern int shim_active;
 
+/* True when the settings want promshim in this program: the engine starts
+ * (shim_engine_start) on its first socket call, fork or API call. */
+extern int shim_wanted;
+void shim_engine_start(void);
+
 /* shim_init: idempotent; called by the constructor and by the first hook
  * that runs before it. */
 void shim_init(void);
