@@ -6,6 +6,7 @@
 #define EXPORTER_EXPORTER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* A growable output buffer (exporter thread and exit path only). */
 struct shim_buf {
@@ -47,6 +48,11 @@ void shim_discovery_remove(void);
 /* shim_push: PUT the tree's final metrics to the configured Pushgateway,
  * bounded by pushgateway_timeout_ms in all (push.c). 0 or -errno. */
 int shim_push(void);
+
+/* the status page at / (page.c) and the short history of snapshots it
+ * draws its charts from, kept by promshim's thread */
+void shim_page_render(struct shim_buf *b);
+void shim_history_tick(uint64_t now_ns);
 
 /* shim_textfile_write: render the tree's metrics to path atomically (temp
  * file in the same folder, then rename). 0 or -errno. */

@@ -228,10 +228,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     }
     if (!strcmp(url, "/healthz"))
         return reply_text(c, 200, "ok\n");
-    if (!strcmp(url, "/"))
-        return reply_text(c, 200,
-                          "promshim " PROMSHIM_VERSION "\n\n/metrics  Prometheus metrics of this process tree\n"
-                          "/healthz  liveness\n");
+    if (!strcmp(url, "/")) {
+        struct shim_buf b = {0};
+        shim_page_render(&b);
+        enum MHD_Result rc = b.oom || !b.p ? reply_text(c, 500, "out of memory\n")
+                                           : reply(c, 200, b.p, b.len, "text/html; charset=utf-8");
+        shim_buf_free(&b);
+        return rc;
+    }
     return reply_text(c, 404, "not found\n");
 }
 
@@ -306,6 +310,7 @@ static void *exporter_main(void *arg)
     for (;;) {
         uint64_t now = shim_now_ns();
         uint64_t next = shim_scheduler_tick(now);
+        shim_history_tick(now);
         uint64_t wait = next > now ? next - now : 0;
         if (wait > 1000000000ull || deferred)
             wait = 1000000000ull;
