@@ -21,6 +21,26 @@
 
 /* shim_buf_put: append n bytes. The buffer grows with mmap/mremap, not
  * malloc, so the exit path stays usable from _exit in a signal handler. */
+int shim_buf_reserve(struct shim_buf *b, size_t want)
+{
+    if (b->oom)
+        return -1;
+    if (want > b->cap) {
+        size_t cap = b->cap ? b->cap : 65536;
+        while (cap < want)
+            cap *= 2;
+        void *p = b->p ? mremap(b->p, b->cap, cap, MREMAP_MAYMOVE)
+                       : mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+            b->oom = 1;
+            return -1;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    return 0;
+}
+
 void shim_buf_put(struct shim_buf *b, const char *s, size_t n)
 {
     if (b->oom)

@@ -17,6 +17,8 @@ struct shim_buf {
 void shim_buf_put(struct shim_buf *b, const char *s, size_t n);
 void shim_buf_puts(struct shim_buf *b, const char *s);
 void shim_buf_free(struct shim_buf *b);
+/* room for at least want bytes in all; 0 or -1 (oom set) */
+int shim_buf_reserve(struct shim_buf *b, size_t want);
 void shim_buf_printf(struct shim_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* shim_expfmt_render: the whole registry plus the process and self metrics

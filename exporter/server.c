@@ -17,6 +17,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <microhttpd.h>
+#include <zlib.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -103,6 +104,59 @@ static int load_mhd(void)
         return -ENOENT;
     mhd.lib = h;
     return 0;
+}
+
+/* zlib, loaded on the first scrape that asks for gzip */
+static struct {
+    _Atomic int state; /* 0 not tried, 1 loaded, -1 unavailable */
+    int (*init2)(z_streamp, int, int, int, int, int, const char *, int);
+    int (*deflate)(z_streamp, int);
+    int (*end)(z_streamp);
+    unsigned long (*bound)(z_streamp, unsigned long);
+} z;
+
+static int load_zlib(void)
+{
+    int st = atomic_load(&z.state);
+    if (st)
+        return st > 0;
+    void *h = dlopen("libz.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (h) {
+        *(void **)&z.init2 = dlsym(h, "deflateInit2_");
+        *(void **)&z.deflate = dlsym(h, "deflate");
+        *(void **)&z.end = dlsym(h, "deflateEnd");
+        *(void **)&z.bound = dlsym(h, "deflateBound");
+    }
+    int ok = h && z.init2 && z.deflate && z.end && z.bound;
+    atomic_store(&z.state, ok ? 1 : -1);
+    return ok;
+}
+
+/* gzip: body compressed into out (a fresh buffer). 0, or -1 (send it plain) */
+static int gzip(const struct shim_buf *body, struct shim_buf *out)
+{
+    if (!load_zlib())
+        return -1;
+    z_stream zs;
+    memset(&zs, 0, sizeof(zs));
+    if (z.init2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, (int)sizeof(zs)) != Z_OK)
+        return -1;
+    size_t cap = z.bound(&zs, body->len) + 32;
+    int rc = -1;
+    if (shim_buf_reserve(out, cap) != 0)
+        goto end;
+    out->len = 0;
+    zs.next_in = (Bytef *)body->p;
+    zs.avail_in = (uInt)body->len;
+    zs.next_out = (Bytef *)out->p;
+    zs.avail_out = (uInt)out->cap;
+    if (z.deflate(&zs, Z_FINISH) == Z_STREAM_END) {
+        out->len = zs.total_out;
+        rc = 0;
+    }
+end:
+    z.end(&zs);
+    return rc;
 }
 
 /* reply: queue a response with a copy of body */
@@ -217,12 +271,25 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         struct shim_buf b = {0};
         shim_expfmt_render(&b, om);
         enum MHD_Result rc;
-        if (b.oom || !b.p)
+        const char *ctype = om ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
+                               : "text/plain; version=0.0.4; charset=utf-8";
+        const char *enc = mhd.lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding");
+        struct shim_buf zb = {0};
+        if (b.oom || !b.p) {
             rc = reply_text(c, 500, "out of memory\n");
-        else
-            rc = reply(c, 200, b.p, b.len,
-                       om ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
-                          : "text/plain; version=0.0.4; charset=utf-8");
+        } else if (enc && strstr(enc, "gzip") && b.len > 1024 && gzip(&b, &zb) == 0) {
+            struct MHD_Response *r = mhd.create_response_from_buffer(zb.len, zb.p, MHD_RESPMEM_MUST_COPY);
+            rc = MHD_NO;
+            if (r) {
+                mhd.add_response_header(r, "Content-Type", ctype);
+                mhd.add_response_header(r, "Content-Encoding", "gzip");
+                rc = mhd.queue_response(c, 200, r);
+                mhd.destroy_response(r);
+            }
+        } else {
+            rc = reply(c, 200, b.p, b.len, ctype);
+        }
+        shim_buf_free(&zb);
         shim_buf_free(&b);
         return rc;
     }

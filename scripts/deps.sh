@@ -34,6 +34,7 @@ PACKAGES=(
     openssl
     gnutls-bin
     tmux
+    zlib1g-dev
     procps
     iproute2
     file

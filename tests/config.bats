@@ -158,3 +158,18 @@ EOF
         "$BATS_TEST_TMPDIR/srv.err"
     assert_output 1
 }
+
+@test "/metrics is gzipped when asked, and OpenMetrics when the scraper prefers it" {
+    port=$(free_port)
+    start_idle srv PROMSHIM_EXPORTER_PORT="$port"
+    wait_exporter "$port"
+    run bash -c "curl -sf -D - -o /dev/null -H 'Accept-Encoding: gzip' http://127.0.0.1:$port/metrics | tr -d '\r'"
+    assert_line 'Content-Encoding: gzip'
+    run bash -c "curl -sf -H 'Accept-Encoding: gzip' http://127.0.0.1:$port/metrics | gzip -dc | promtool check metrics"
+    assert_success
+    run curl -sf -D - -H 'Accept: application/openmetrics-text; version=1.0.0,text/plain;q=0.5' \
+        "http://127.0.0.1:$port/metrics"
+    assert_output --partial 'Content-Type: application/openmetrics-text; version=1.0.0; charset=utf-8'
+    assert_output --partial '# TYPE promshim_connections counter'
+    [[ "$output" == *$'# EOF\n' || "$output" == *'# EOF' ]]
+}
