@@ -124,6 +124,10 @@ void shim_expfmt_escape(struct shim_buf *b, const char *s, size_t n)
     size_t i = 0, run = 0;
     while (i < n) {
         unsigned char c = u[i];
+        if (c >= 0x20 && c < 0x80 && c != '\\' && c != '"') {
+            i++;
+            continue;
+        }
         size_t l = utf8_len(u + i, n - i);
         if (l && c != '\\' && c != '"' && c != '\n') {
             i += l;
@@ -152,30 +156,6 @@ static void put_double(struct shim_buf *b, double v)
     if (strtod(tmp, NULL) != v)
         snprintf(tmp, sizeof(tmp), "%.17g", v);
     shim_buf_puts(b, tmp);
-}
-
-/* labels: {a="x",b="y"[,extra]} of a series */
-static void put_labels(struct shim_buf *b, const struct shim_family_def *d, const struct shim_series *s,
-                       const char *extra_name, const char *extra_value)
-{
-    if (!d->nlabels && !extra_name)
-        return;
-    shim_buf_put(b, "{", 1);
-    for (unsigned i = 0; i < d->nlabels; i++) {
-        if (i)
-            shim_buf_put(b, ",", 1);
-        shim_buf_puts(b, d->labels[i]);
-        shim_buf_put(b, "=\"", 2);
-        const char *v = shim_series_label(s, i);
-        shim_expfmt_escape(b, v, strlen(v));
-        shim_buf_put(b, "\"", 1);
-    }
-    if (extra_name) {
-        if (d->nlabels)
-            shim_buf_put(b, ",", 1);
-        shim_buf_printf(b, "%s=\"%s\"", extra_name, extra_value);
-    }
-    shim_buf_put(b, "}", 1);
 }
 
 /* header: # HELP and # TYPE of a family; OpenMetrics names counters
@@ -215,12 +195,83 @@ static uint64_t mono_s(void)
     return (uint64_t)ts.tv_sec;
 }
 
-/* render_family: every visible series of f */
+/* put_u64: v in decimal, no printf */
+static void put_u64(struct shim_buf *b, uint64_t v)
+{
+    char t[24];
+    int n = 0;
+    do {
+        t[sizeof(t) - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    shim_buf_put(b, t + sizeof(t) - n, (size_t)n);
+}
+
+static void put_i64(struct shim_buf *b, int64_t v)
+{
+    if (v < 0) {
+        shim_buf_put(b, "-", 1);
+        put_u64(b, 0ull - (uint64_t)v);
+    } else {
+        put_u64(b, (uint64_t)v);
+    }
+}
+
+/* label_set: `a="x",b="y"` of a series into lb (escaped), without braces */
+static void label_set(struct shim_buf *lb, const struct shim_family_def *d, const struct shim_series *s)
+{
+    lb->len = 0;
+    for (unsigned i = 0; i < d->nlabels; i++) {
+        if (i)
+            shim_buf_put(lb, ",", 1);
+        shim_buf_puts(lb, d->labels[i]);
+        shim_buf_put(lb, "=\"", 2);
+        const char *v = shim_series_label(s, i);
+        shim_expfmt_escape(lb, v, strlen(v));
+        shim_buf_put(lb, "\"", 1);
+    }
+}
+
+/* line: NAME SUFFIX{LABELS[,le="LE"]} VALUE-to-follow */
+static void line_head(struct shim_buf *b, const char *name, size_t nlen, const char *suffix, size_t slen,
+                      const struct shim_buf *lb, const char *le, size_t lelen)
+{
+    shim_buf_put(b, name, nlen);
+    shim_buf_put(b, suffix, slen);
+    if (lb->len || le) {
+        shim_buf_put(b, "{", 1);
+        shim_buf_put(b, lb->p ? lb->p : "", lb->len);
+        if (le) {
+            if (lb->len)
+                shim_buf_put(b, ",", 1);
+            shim_buf_put(b, "le=\"", 4);
+            shim_buf_put(b, le, lelen);
+            shim_buf_put(b, "\"", 1);
+        }
+        shim_buf_put(b, "}", 1);
+    }
+    shim_buf_put(b, " ", 1);
+}
+
+/* render_family: every visible series of f. The label set of a series is
+ * escaped once and the bucket bounds formatted once per family. */
 static void render_family(struct shim_buf *b, struct shim_family *f, int om, uint64_t now)
 {
     const struct shim_family_def *d = shim_family_def_of(f);
     int header = 0;
-    char num[32];
+    size_t nlen = strlen(d->name);
+    unsigned nb = d->type == SHIM_HISTOGRAM ? shim_family_nbuckets(f) : 0;
+    char le[SHIM_MAX_BUCKETS + 1][32];
+    size_t lelen[SHIM_MAX_BUCKETS + 1];
+    for (unsigned i = 0; i < nb; i++) {
+        snprintf(le[i], sizeof(le[i]), "%.15g", shim_family_bucket(f, i));
+        if (om && !strchr(le[i], '.') && !strchr(le[i], 'e'))
+            strcat(le[i], ".0"); /* OpenMetrics wants canonical floats */
+        lelen[i] = strlen(le[i]);
+    }
+    strcpy(le[nb], "+Inf");
+    lelen[nb] = 4;
+    struct shim_buf lb = {0};
     for (struct shim_series *s = shim_series_next(f, NULL); s; s = shim_series_next(f, s)) {
         if (shim_series_idle(s, now, (uint64_t)shim_cfg.series_ttl_seconds))
             continue;
@@ -228,59 +279,42 @@ static void render_family(struct shim_buf *b, struct shim_family *f, int om, uin
             shim_expfmt_header(b, d->name, type_name(d->type), d->help, om);
             header = 1;
         }
+        label_set(&lb, d, s);
         switch (d->type) {
         case SHIM_COUNTER:
-            shim_buf_puts(b, d->name);
-            put_labels(b, d, s, NULL, NULL);
-            if (d->scale > 1) {
-                shim_buf_put(b, " ", 1);
+            line_head(b, d->name, nlen, "", 0, &lb, NULL, 0);
+            if (d->scale > 1)
                 put_double(b, (double)shim_counter_value(s) / d->scale);
-                shim_buf_put(b, "\n", 1);
-            } else {
-                shim_buf_printf(b, " %llu\n", (unsigned long long)shim_counter_value(s));
-            }
+            else
+                put_u64(b, shim_counter_value(s));
+            shim_buf_put(b, "\n", 1);
             break;
         case SHIM_GAUGE:
-            shim_buf_puts(b, d->name);
-            put_labels(b, d, s, NULL, NULL);
-            if (d->scale > 1) {
-                shim_buf_put(b, " ", 1);
+            line_head(b, d->name, nlen, "", 0, &lb, NULL, 0);
+            if (d->scale > 1)
                 put_double(b, (double)shim_gauge_value(s) / d->scale);
-                shim_buf_put(b, "\n", 1);
-            } else {
-                shim_buf_printf(b, " %lld\n", (long long)shim_gauge_value(s));
-            }
+            else
+                put_i64(b, shim_gauge_value(s));
+            shim_buf_put(b, "\n", 1);
             break;
         case SHIM_HISTOGRAM: {
-            unsigned nb = shim_family_nbuckets(f);
             uint64_t total = shim_hist_bucket(s, nb);
             for (unsigned i = 0; i <= nb; i++) {
-                shim_buf_puts(b, d->name);
-                shim_buf_puts(b, "_bucket");
-                if (i < nb) {
-                    snprintf(num, sizeof(num), "%.15g", shim_family_bucket(f, i));
-                    if (om && !strchr(num, '.') && !strchr(num, 'e'))
-                        strcat(num, ".0"); /* OpenMetrics wants canonical floats */
-                } else {
-                    strcpy(num, "+Inf");
-                }
-                put_labels(b, d, s, "le", num);
-                shim_buf_printf(b, " %llu\n", (unsigned long long)(i < nb ? shim_hist_bucket(s, i) : total));
+                line_head(b, d->name, nlen, "_bucket", 7, &lb, le[i], lelen[i]);
+                put_u64(b, i < nb ? shim_hist_bucket(s, i) : total);
+                shim_buf_put(b, "\n", 1);
             }
-            shim_buf_puts(b, d->name);
-            shim_buf_puts(b, "_sum");
-            put_labels(b, d, s, NULL, NULL);
-            shim_buf_put(b, " ", 1);
+            line_head(b, d->name, nlen, "_sum", 4, &lb, NULL, 0);
             put_double(b, (double)shim_hist_sum_units(s) / (d->scale > 0 ? d->scale : 1));
             shim_buf_put(b, "\n", 1);
-            shim_buf_puts(b, d->name);
-            shim_buf_puts(b, "_count");
-            put_labels(b, d, s, NULL, NULL);
-            shim_buf_printf(b, " %llu\n", (unsigned long long)total);
+            line_head(b, d->name, nlen, "_count", 6, &lb, NULL, 0);
+            put_u64(b, total);
+            shim_buf_put(b, "\n", 1);
             break;
         }
         }
     }
+    shim_buf_free(&lb);
 }
 
 static double last_scrape_s;

@@ -677,3 +677,9 @@ int shim_procs_each(void (*fn)(int pid, void *arg), void *arg)
     }
     return n;
 }
+
+/* shim_registry_used: bytes of the bump area in use (families and series) */
+size_t shim_registry_used(void)
+{
+    return reg ? reg->used : 0;
+}

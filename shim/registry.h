@@ -138,6 +138,7 @@ int shim_procs_each(void (*fn)(int pid, void *arg), void *arg);
 
 /* Registry-wide self-metrics */
 unsigned long shim_series_count(void);
+size_t shim_registry_used(void);
 unsigned long shim_events_dropped(void);
 
 /* The shared header also carries a few values for the whole tree. */
