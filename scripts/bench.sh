@@ -119,22 +119,159 @@ EOF
     done
 }
 
+# ---- nginx behind haproxy as a sidecar proxy with its own Prometheus
+# exporter: the usual alternative for metrics from a service one cannot change
+bench_haproxy() {
+    command -v haproxy >/dev/null || { echo "  haproxy not installed: skipped" >&2; return 0; }
+    local port hport sport dir
+    dir=$tmp/nginx
+    [[ -f $dir/nginx.conf ]] || { echo "  (haproxy: run the nginx section first)" >&2; return 0; }
+    port=$(sed -n 's/.*listen 127.0.0.1:\([0-9]*\);.*/\1/p' "$dir/nginx.conf")
+    hport=$(free_port)
+    sport=$(free_port)
+    cat >"$tmp/haproxy.cfg" <<EOF
+global
+    nbthread 1
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend web
+    bind 127.0.0.1:$hport
+    default_backend nginx
+frontend stats
+    bind 127.0.0.1:$sport
+    http-request use-service prometheus-exporter if { path /metrics }
+backend nginx
+    http-reuse always
+    server n1 127.0.0.1:$port
+EOF
+    for ((r = 1; r <= ROUNDS; r++)); do
+        /usr/sbin/nginx -p "$dir" -c "$dir/nginx.conf" 2>>"$dir/stderr" &
+        local npid=$!
+        pids+=("$npid")
+        haproxy -f "$tmp/haproxy.cfg" -db 2>>"$tmp/haproxy.err" &
+        local hpid=$!
+        pids+=("$hpid")
+        for _ in $(seq 100); do curl -sf "http://127.0.0.1:$hport/" >/dev/null && break; sleep 0.05; done
+        wrk -t2 -c$CONNS -d1s "http://127.0.0.1:$hport/" >/dev/null
+        local procs c0 c1 out reqs
+        procs="$(tree "$npid") $hpid"
+        # shellcheck disable=SC2086
+        c0=$(cpu_ticks $procs)
+        out=$(wrk -t2 -c$CONNS -d"${SECONDS_PER_RUN}s" --latency "http://127.0.0.1:$hport/")
+        # shellcheck disable=SC2086
+        c1=$(cpu_ticks $procs)
+        reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
+        echo "nginx haproxy rps $(awk '/Requests\/sec/ { print $2 }' <<<"$out")" >>"$results"
+        echo "nginx haproxy cpu_us_per_req $(awk -v c=$((c1 - c0)) -v t="$TICK" -v n="$reqs" 'BEGIN { printf "%.3f", c / t * 1e6 / n }')" >>"$results"
+        echo "nginx haproxy p50_us $(awk '$1 == "50%" { print $2 }' <<<"$out" | to_us)" >>"$results"
+        echo "nginx haproxy p99_us $(awk '$1 == "99%" { print $2 }' <<<"$out" | to_us)" >>"$results"
+        kill "$hpid" "$npid"
+        wait "$hpid" "$npid" 2>/dev/null || true
+        echo "  haproxy round $r done" >&2
+    done
+}
+
+# ---- redis-server driven by redis-benchmark (GET and SET, 32 clients):
+# plain, the server under the shim, the client under the shim
+bench_redis() {
+    command -v redis-server >/dev/null || { echo "  redis-server not installed: skipped" >&2; return 0; }
+    local port
+    port=$(free_port)
+    for ((r = 1; r <= ROUNDS; r++)); do
+        for variant in plain server client; do
+            local pre=(env) cpre=(env)
+            [[ $variant == server ]] && pre=(env LD_PRELOAD="$LIB" PROMSHIM_EXPORTER_PORT="$(free_port)")
+            [[ $variant == client ]] && cpre=(env LD_PRELOAD="$LIB" PROMSHIM_EXPORTER_ENABLED=0)
+            "${pre[@]}" redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
+                --dir "$tmp" >/dev/null 2>&1 &
+            local pid=$!
+            pids+=("$pid")
+            for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+            local c0 c1 out
+            c0=$(cpu_ticks "$pid")
+            out=$("${cpre[@]}" redis-benchmark -p "$port" -c 32 -n 200000 -t get,set -q 2>/dev/null | tr '\r' '\n')
+            c1=$(cpu_ticks "$pid")
+            for op in SET GET; do
+                echo "redis-$op $variant rps $(awk -v o="$op:" '$1 == o { print $2 }' <<<"$out" | tail -1)" >>"$results"
+            done
+            echo "redis $variant server_cpu_us_per_req $(awk -v c=$((c1 - c0)) -v t="$TICK" 'BEGIN { printf "%.3f", c / t * 1e6 / 400000 }')" >>"$results"
+            kill "$pid"
+            wait "$pid" 2>/dev/null || true
+        done
+        echo "  redis round $r done" >&2
+    done
+}
+
+# ---- start-up: a process that does nothing, and a shell loop of 200 /bin/true
+bench_startup() {
+    for ((r = 1; r <= ROUNDS; r++)); do
+        for variant in plain shim; do
+            local pre=(env)
+            [[ $variant == shim ]] && pre=(env LD_PRELOAD="$LIB")
+            local t0 t1 cpu
+            t0=$(date +%s%N)
+            for _ in $(seq 200); do "${pre[@]}" /bin/true; done
+            t1=$(date +%s%N)
+            echo "startup $variant ms_per_exec_of_true $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e6 / 200 }')" >>"$results"
+            # the CPU of a shell loop, promshim preloaded into the shell and inherited by every /bin/true
+            cpu=$( { /usr/bin/time -f '%U %S' "${pre[@]}" sh -c 'for i in $(seq 200); do /bin/true; done'; } 2>&1 | tail -1)
+            echo "startup $variant sh_loop_cpu_s $(awk '{ printf "%.2f", $1 + $2 }' <<<"$cpu")" >>"$results"
+        done
+    done
+}
+
+# ---- the engine alone: per-request parse and record, scrapes of many series
+bench_engine() {
+    for ((r = 1; r <= ROUNDS; r++)); do
+        echo "engine shim http_request_ns $("$root/build/bench/bench_http" 200000 | awk '{ print $2 }')" >>"$results"
+        for n in 1000 10000 100000; do
+            local out
+            out=$("$root/build/bench/bench_scrape" "$n")
+            echo "scrape-$n shim render_ms $(awk '{ print $4 }' <<<"$out")" >>"$results"
+            echo "scrape-$n shim bytes_per_series $(awk '{ print $8 }' <<<"$out")" >>"$results"
+        done
+    done
+}
+
 sections=("$@")
-[[ ${#sections[@]} -gt 0 ]] || sections=(nginx)
+[[ ${#sections[@]} -gt 0 ]] || sections=(nginx haproxy redis startup engine)
 for s in "${sections[@]}"; do
     case $s in
     nginx) bench_nginx ;;
+    haproxy) bench_haproxy ;;
+    redis) bench_redis ;;
+    startup) bench_startup ;;
+    engine) bench_engine ;;
     *) echo "bench: unknown section $s" >&2; exit 2 ;;
     esac
 done
 
-echo
-echo "Medians of $ROUNDS alternating rounds, ${SECONDS_PER_RUN}s each ($(nproc) cores, $(uname -r))"
-printf "%-8s %-16s %14s %14s %10s\n" bench metric plain shim ratio
-for bench in $(awk '{ print $1 }' "$results" | sort -u); do
-    for metric in $(awk -v b="$bench" '$1 == b { print $3 }' "$results" | awk '!seen[$0]++'); do
-        p=$(awk -v b="$bench" -v m="$metric" '$1 == b && $2 == "plain" && $3 == m { print $4 }' "$results" | median)
-        s=$(awk -v b="$bench" -v m="$metric" '$1 == b && $2 == "shim" && $3 == m { print $4 }' "$results" | median)
-        printf "%-8s %-16s %14s %14s %10s\n" "$bench" "$metric" "$p" "$s" "$(awk -v p="$p" -v s="$s" 'BEGIN { if (p > 0) printf "%.3f", s / p }')"
+report() {
+    echo "Medians of $ROUNDS alternating rounds, ${SECONDS_PER_RUN}s per load run"
+    echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r), $(date -u +%Y-%m-%d)"
+    echo
+    printf "| %-9s | %-24s | %-8s | %12s | %10s |\n" bench metric variant median "vs plain"
+    printf "|%s|%s|%s|%s|%s|\n" ----------- -------------------------- ---------- -------------- ------------
+    for bench in $(awk '{ print $1 }' "$results" | awk '!seen[$0]++'); do
+        for metric in $(awk -v b="$bench" '$1 == b { print $3 }' "$results" | awk '!seen[$0]++'); do
+            local p
+            p=$(awk -v b="$bench" -v m="$metric" '$1 == b && $2 == "plain" && $3 == m { print $4 }' "$results" | median)
+            for variant in $(awk -v b="$bench" -v m="$metric" '$1 == b && $3 == m { print $2 }' "$results" | awk '!seen[$0]++'); do
+                local v
+                v=$(awk -v b="$bench" -v m="$metric" -v x="$variant" '$1 == b && $2 == x && $3 == m { print $4 }' "$results" | median)
+                printf "| %-9s | %-24s | %-8s | %12s | %10s |\n" "$bench" "$metric" "$variant" "$v" \
+                    "$(awk -v p="$p" -v v="$v" -v x="$variant" 'BEGIN { if (x != "plain" && p > 0) printf "%.3f", v / p }')"
+            done
+        done
     done
-done
+}
+
+echo
+report | tee "$tmp/report"
+if [[ -n "${BENCH_WRITE:-}" ]]; then
+    cp "$tmp/report" "$BENCH_WRITE"
+    echo "(written to $BENCH_WRITE)"
+fi
