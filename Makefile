@@ -5,6 +5,10 @@
 #   make demo       install what is missing, build, run nginx under the shim, show /metrics
 #   make install    PREFIX=/usr/local: lib/promshim/libpromshim.so, bin/promshim
 #   make bench-hooks  added ns per hooked call, shim against no shim
+#   make fuzz         every libFuzzer harness FUZZ_SECONDS (60) on a copy of its corpus
+#   make fuzz-regress every file of tests/fuzz/corpus/X through fuzz_X once
+#   make sanitize     ASan+UBSan (unit tests, bats suites), then TSan; also
+#                     sanitize-asan, sanitize-tsan (build/asan, build/tsan)
 #   make clean
 
 PREFIX ?= /usr/local
@@ -32,6 +36,9 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
 # Example plugins (shared objects loaded through PROMSHIM_PLUGINS).
 PLUGIN_SRC := $(wildcard tests/plugins/*.c)
 PLUGIN_BIN := $(patsubst tests/plugins/%.c,$(B)/plugins/%.so,$(PLUGIN_SRC))
+# Kafka test programs: librdkafka clients against its mock cluster.
+KAFKA_SRC := $(wildcard tests/kafka/*.c)
+KAFKA_BIN := $(patsubst tests/kafka/%.c,$(B)/kafka/%,$(KAFKA_SRC))
 # Microbenchmarks of the engine (linked like the unit tests).
 BENCH_SRC := $(wildcard tests/bench/*.c)
 BENCH_BIN := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRC))
@@ -39,9 +46,10 @@ BENCH_BIN := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 PROG_SRC := $(wildcard tests/progs/*.c)
 PROG_BIN := $(patsubst tests/progs/%.c,$(B)/progs/%,$(PROG_SRC))
 
-.PHONY: all lib test unit demo install uninstall clean deps bench-hooks bench fuzz sanitize check-exports
+.PHONY: all lib test unit demo install uninstall clean deps bench-hooks bench fuzz sanitize check-exports \
+	fuzz-regress sanitize-asan sanitize-tsan
 
-all: lib $(UNIT_BIN) $(PROG_BIN) $(BENCH_BIN) $(PLUGIN_BIN)
+all: lib $(UNIT_BIN) $(PROG_BIN) $(BENCH_BIN) $(PLUGIN_BIN) $(KAFKA_BIN)
 lib: $(B)/libpromshim.so $(B)/promshim $(B)/promshim-view
 
 $(B)/obj/%.o: %.c $(HDRS)
@@ -71,6 +79,10 @@ $(B)/bench/%: tests/bench/%.c $(B)/libshimcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -D_GNU_SOURCE -I. $(EXTRA_CFLAGS) $< $(B)/libshimcore.a -o $@ -lpthread $(EXTRA_LDFLAGS)
 
+$(B)/kafka/%: tests/kafka/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -D_GNU_SOURCE $(EXTRA_CFLAGS) $< -o $@ -lrdkafka -lpthread $(EXTRA_LDFLAGS)
+
 $(B)/plugins/%.so: tests/plugins/%.c shim/promshim.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -fPIC -shared -D_GNU_SOURCE -I. $(EXTRA_CFLAGS) $< -o $@ $(EXTRA_LDFLAGS)
@@ -99,6 +111,25 @@ bench-hooks: all
 
 bench: all
 	scripts/bench.sh
+
+# Quality gates. Their builds live in build/fuzz, build/asan and build/tsan
+# (the sanitizer builds are this Makefile's own rules with B= and
+# EXTRA_CFLAGS/EXTRA_LDFLAGS), so they never touch the normal build.
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh run
+
+fuzz-regress:
+	scripts/fuzz.sh regress
+
+sanitize: deps
+	scripts/sanitize.sh all
+
+sanitize-asan: deps
+	scripts/sanitize.sh asan
+
+sanitize-tsan: deps
+	scripts/sanitize.sh tsan
 
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/lib/promshim $(DESTDIR)$(PREFIX)/bin

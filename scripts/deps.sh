@@ -35,10 +35,14 @@ PACKAGES=(
     gnutls-bin
     tmux
     zlib1g-dev
+    librdkafka-dev
+    kcat
     procps
     iproute2
     file
     binutils
+    # Headless browser that loads the status page (tests/page.bats).
+    chromium
 
     # Servers run under the shim by the tests and the demo.
     nginx-light

@@ -72,6 +72,9 @@ const struct shim_key shim_keys[] = {
      "true", "name the module and function that made each outgoing connection (libunwind, at connect time)"},
     {"observability.plugins", "PROMSHIM_PLUGINS", SHIM_KSTR, OFF(plugins), SZ(plugins), 0, 0, "",
      "shared objects whose promshim_plugin_init registers probes (colon-separated paths)"},
+    {"observability.kafka.dead_letter_patterns", "PROMSHIM_KAFKA_DEAD_LETTER_PATTERNS", SHIM_KSTR, OFF(dlq_patterns),
+     SZ(dlq_patterns), 0, 0, "*.dlq,*-dlq,*.DLT,dlq.*,*.dead-letter",
+     "topic names counted as dead-letter topics (a * at either end)"},
     {"observability.http.routes", "PROMSHIM_HTTP_ROUTES", SHIM_KSTR, OFF(http_routes), SZ(http_routes), 0, 0, "",
      "comma-separated route patterns such as /users/{id},/orders/{id}/items"},
 };

@@ -28,6 +28,7 @@ struct shim_config {
     int registry_size_mb;    /* observability.metrics.registry_size_mb */
     int series_ttl_seconds;  /* observability.metrics.series_ttl_seconds */
     char http_routes[2048];  /* observability.http.routes */
+    char dlq_patterns[512];  /* observability.kafka.dead_letter_patterns */
     int max_sessions;        /* observability.metrics.max_parsed_connections */
     char plugins[1024];      /* observability.plugins */
     int callsite_enabled;    /* observability.callsite_enabled */

@@ -43,6 +43,7 @@ enum shim_proto {
     PROTO_POSTGRES,
     PROTO_MYSQL,
     PROTO_TLS, /* a TLS handshake: the plaintext will come through the TLS hooks */
+    PROTO_KAFKA,
     PROTO_COUNT
 };
 
@@ -73,7 +74,8 @@ extern unsigned shim_fdmax;
 /* shim_fd: the entry of a tracked fd, NULL for anything else. The hot path. */
 static inline struct shim_fd *shim_fd(int fd)
 {
-    if (SHIM_LIKELY((unsigned)fd >= shim_fdmax))
+    /* acquire (a plain load on x86): shim_fdmax publishes shim_fdtab */
+    if (SHIM_LIKELY((unsigned)fd >= __atomic_load_n(&shim_fdmax, __ATOMIC_ACQUIRE)))
         return NULL;
     struct shim_fd *e = &shim_fdtab[fd];
     return __atomic_load_n(&e->kind, __ATOMIC_RELAXED) ? e : NULL;

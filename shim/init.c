@@ -24,6 +24,7 @@
 #include "shim/real.h"
 #include "shim/registry.h"
 #include "shim/scheduler.h"
+#include "shim/messaging.h"
 #include "shim/session.h"
 #include "shim/shim.h"
 
@@ -239,6 +240,7 @@ void shim_engine_start(void)
         goto out;
     }
     shim_http_config(shim_cfg.http_routes);
+    shim_kafka_config(shim_cfg.dlq_patterns);
     shim_probe_add("tcp", shim_probe_tcp, NULL);
     shim_probe_add("pools", shim_probe_pools, NULL);
     __atomic_store_n(&shim_active, 1, __ATOMIC_RELEASE);

@@ -18,6 +18,7 @@
 
 #include "shim/metrics.h"
 #include "shim/session.h"
+#include "shim/proto/kafka.h"
 #include "shim/proto/memcached.h"
 #include "shim/proto/mysql.h"
 #include "shim/proto/postgres.h"
@@ -90,6 +91,8 @@ static int start(struct shim_fd *e, enum shim_proto proto)
     x->proto = (uint8_t)proto;
     if (proto == PROTO_HTTP)
         shim_http_start(e, &x->u.http);
+    else if (proto == PROTO_KAFKA)
+        shim_kafka_start(e, &x->u.kafka);
     else
         shim_db_start(e, &x->u.db, proto);
     struct shim_ext *none = NULL;
@@ -140,6 +143,11 @@ static enum shim_proto decide(struct shim_fd *e, enum shim_dir dir, const uint8_
         if ((r = shim_pg_detect(b, n)) > 0)
             return PROTO_POSTGRES;
         more |= r < 0;
+        /* a Kafka request frame; its client id may run past what is kept
+         * while undecided: a header that passed every check so far will do */
+        if (e->kind != FD_SERVER && ((r = shim_kafka_detect_request(b, n)) > 0 || (r < 0 && n >= sizeof(e->sniff))))
+            return PROTO_KAFKA;
+        more |= r < 0;
         /* memcached's "get k" is also a Redis inline command: memcached wins */
         if ((r = shim_memcached_detect_request(b, n)) > 0)
             return PROTO_MEMCACHED;
@@ -157,7 +165,7 @@ static enum shim_proto decide(struct shim_fd *e, enum shim_dir dir, const uint8_
 const char *shim_proto_name(int proto)
 {
     static const char *const names[PROTO_COUNT] = {"unknown", "none", "http", "redis", "memcached", "postgresql",
-                                                   "mysql", "tls"};
+                                                   "mysql", "tls", "kafka"};
     return proto >= 0 && proto < PROTO_COUNT ? names[proto] : "unknown";
 }
 
@@ -166,6 +174,8 @@ static int proto_data(struct shim_fd *e, struct shim_ext *x, enum shim_dir dir, 
 {
     if (x->proto == PROTO_HTTP)
         return shim_http_data(e, &x->u.http, dir, b, n);
+    if (x->proto == PROTO_KAFKA)
+        return shim_kafka_data(e, &x->u.kafka, dir, b, n);
     return shim_db_data(e, &x->u.db, dir, b, n);
 }
 
@@ -254,6 +264,8 @@ void shim_session_end(struct shim_fd *e, int dir, int err)
     if (e->proto == x->proto) {
         if (x->proto == PROTO_HTTP)
             shim_http_end(e, &x->u.http, dir, err);
+        else if (x->proto == PROTO_KAFKA)
+            shim_kafka_end(e, &x->u.kafka, dir, err);
         else if (dir != DIR_TX)
             shim_db_end(e, &x->u.db, dir, err);
     }
@@ -271,6 +283,8 @@ int shim_session_busy(const struct shim_fd *e)
         return 0;
     if (x->proto == PROTO_HTTP)
         return x->u.http.count > 0;
+    if (x->proto == PROTO_KAFKA)
+        return shim_kafka_inflight(&x->u.kafka) > 0;
     return shim_db_inflight(&x->u.db) > 0;
 }
 

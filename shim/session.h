@@ -18,6 +18,7 @@
 
 #include "shim/conn.h"
 #include "shim/db.h"
+#include "shim/messaging.h"
 #include "shim/metrics.h"
 #include "shim/proto/http1.h"
 #include "shim/route.h"
@@ -50,6 +51,7 @@ struct shim_ext {
     union {
         struct shim_http_sess http;
         struct shim_db_sess db; /* Redis, memcached, PostgreSQL, MySQL (db.c) */
+        struct shim_kafka_sess kafka; /* messaging.c */
     } u;
 };
 

@@ -51,3 +51,7 @@ run_unit() {
 @test "unit: /metrics allow lists (CIDR, IPv4, IPv6, mapped addresses)" {
   run_unit test_acl
 }
+
+@test "unit: Kafka wire protocol parser, every stream split at every byte" {
+  run_unit test_kafka
+}
