@@ -55,6 +55,10 @@ int shim_push(void);
  * draws its charts from, kept by promshim's thread */
 void shim_page_render(struct shim_buf *b);
 void shim_history_tick(uint64_t now_ns);
+/* shim_history_snapshot: the tick's work without its "does this process
+ * serve the endpoint" check: takes a snapshot when 5 s have passed since
+ * the last one (now_ns: CLOCK_MONOTONIC). For tests and benchmarks. */
+void shim_history_snapshot(uint64_t now_ns);
 
 /* shim_textfile_write: render the tree's metrics to path atomically (temp
  * file in the same folder, then rename). 0 or -errno. */
@@ -63,6 +67,22 @@ int shim_textfile_write(const char *path);
 /* shim_process_render: the process_* metrics summed over the live processes
  * of the tree (probes/process.c). */
 void shim_process_render(struct shim_buf *b, int openmetrics);
+
+/* shim_process_totals: the process_* values as numbers (the sums that
+ * shim_process_render prints), for the status page. Returns how many live
+ * processes were counted (0: none, *t zeroed). Reads /proc: promshim's
+ * threads only. */
+struct shim_proc_totals {
+    int processes;
+    double cpu_seconds;        /* user + system, summed */
+    double resident_bytes;     /* summed */
+    double virtual_bytes;      /* summed */
+    double open_fds;           /* summed */
+    double max_fds;            /* soft limit of the process that answers */
+    double threads;            /* summed */
+    double start_time_seconds; /* the oldest process's, since the epoch */
+};
+int shim_process_totals(struct shim_proc_totals *t);
 
 /* # HELP and # TYPE lines of a family (OpenMetrics: counters named without
  * their _total suffix) */

@@ -133,3 +133,27 @@ void shim_process_render(struct shim_buf *b, int om)
     shim_expfmt_header(b, "process_threads", "gauge", "Number of OS threads in the process.", om);
     shim_buf_printf(b, "process_threads %.0f\n", t.threads);
 }
+
+/* shim_process_totals: the same sums as numbers, for the status page
+ * (exporter/page.c): returns the live processes counted, 0 when none. */
+int shim_process_totals(struct shim_proc_totals *out)
+{
+    struct totals t = {0};
+    memset(out, 0, sizeof(*out));
+    shim_procs_each(add_pid, &t);
+    if (!t.n)
+        return 0;
+    double tick = (double)sysconf(_SC_CLK_TCK);
+    double page = (double)sysconf(_SC_PAGESIZE);
+    struct rlimit rl = {0};
+    getrlimit(RLIMIT_NOFILE, &rl);
+    out->processes = t.n;
+    out->cpu_seconds = t.cpu_ticks / tick;
+    out->resident_bytes = t.rss_pages * page;
+    out->virtual_bytes = t.vsize;
+    out->open_fds = t.fds;
+    out->max_fds = rl.rlim_cur == RLIM_INFINITY ? 1e18 : (double)rl.rlim_cur;
+    out->threads = t.threads;
+    out->start_time_seconds = boot_time() + t.oldest_start_ticks / tick;
+    return t.n;
+}
