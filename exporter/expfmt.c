@@ -317,7 +317,7 @@ static void render_family(struct shim_buf *b, struct shim_family *f, int om, uin
     shim_buf_free(&lb);
 }
 
-static double last_scrape_s;
+static _Atomic double last_scrape_s; /* renders run at once: a scrape, the textfile at exit */
 
 /* render_self: promshim's own health */
 static void render_self(struct shim_buf *b, int om)

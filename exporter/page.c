@@ -437,7 +437,8 @@ static void top_k(void *base, size_t n, size_t k, size_t size, cmp_fn cmp)
         }
         n = k;
     }
-    qsort(v, n, size, cmp);
+    if (n > 1) /* qsort's array must not be NULL, even empty (UBSan: nonnull-attribute) */
+        qsort(v, n, size, cmp);
 }
 
 /* ----------------------------------------------------------- history ---- */
@@ -623,7 +624,8 @@ void shim_history_snapshot(uint64_t now)
     atomic_store_explicit(&slot->seq, seq + 2, memory_order_release);
     atomic_store_explicit(&h->taken, gen + 1, memory_order_release);
 
-    qsort(kc, a.n, sizeof(*kc), cmp_kc);
+    if (a.n > 1) /* kc is NULL when there is nothing (UBSan: nonnull-attribute) */
+        qsort(kc, a.n, sizeof(*kc), cmp_kc);
     free(prev_kc);
     prev_kc = kc;
     prev_n = a.n;

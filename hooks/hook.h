@@ -44,7 +44,9 @@ static inline int engaged(void)
  * check and one load; everything else happens out of line. */
 static inline int shim_tracked(int fd)
 {
-    return SHIM_UNLIKELY((unsigned)fd < shim_fdmax) && shim_fdtab[fd].kind != FD_NONE;
+    /* acquire (a plain load on x86): shim_fdmax publishes shim_fdtab */
+    return SHIM_UNLIKELY((unsigned)fd < __atomic_load_n(&shim_fdmax, __ATOMIC_ACQUIRE)) &&
+           shim_fdtab[fd].kind != FD_NONE;
 }
 
 /* shim_io_done: report a finished data call on tracked fd (n bytes held by

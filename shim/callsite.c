@@ -22,6 +22,7 @@
 
 struct site {
     void *_Atomic ret;
+    atomic_flag busy; /* held while the names are read or written; never waited for */
     char module[64];
     char function[64];
 };
@@ -41,7 +42,7 @@ static struct {
 
 #define UNW_X86_64_RIP 16
 
-static void *self_base; /* promshim's own load address */
+static void *_Atomic self_base; /* promshim's own load address (set by the first caller of any thread) */
 
 /* base: the file name's last component */
 static const char *base(const char *path)
@@ -118,19 +119,29 @@ void shim_callsite(void *ret, char *module, size_t ms, char *function, size_t fs
             self_base = me.dli_fbase;
     }
     struct site *c = &cache[((uintptr_t)ret >> 2) % CACHE];
-    if (ret && atomic_load_explicit(&c->ret, memory_order_acquire) == ret) {
-        shim_snprintf(module, ms, "%s", c->module);
-        shim_snprintf(function, fs, "%s", c->function);
-        return;
+    /* A slot another thread is reading or filling is skipped, not waited
+     * for: without that, a reader could copy names half overwritten by a
+     * writer of another call site sharing the slot. */
+    if (ret && !atomic_flag_test_and_set_explicit(&c->busy, memory_order_acquire)) {
+        int hit = atomic_load_explicit(&c->ret, memory_order_relaxed) == ret;
+        if (hit) {
+            shim_snprintf(module, ms, "%s", c->module);
+            shim_snprintf(function, fs, "%s", c->function);
+        }
+        atomic_flag_clear_explicit(&c->busy, memory_order_release);
+        if (hit)
+            return;
     }
     Dl_info di;
     if (ret && dladdr((void *)((uintptr_t)ret - 1), &di) && !system_frame(&di)) {
         name(&di, module, ms, function, fs);
-        /* cache the direct caller's name (racy writers write the same) */
-        atomic_store(&c->ret, NULL);
-        shim_snprintf(c->module, sizeof(c->module), "%s", module);
-        shim_snprintf(c->function, sizeof(c->function), "%s", function);
-        atomic_store_explicit(&c->ret, ret, memory_order_release);
+        /* cache the direct caller's name */
+        if (!atomic_flag_test_and_set_explicit(&c->busy, memory_order_acquire)) {
+            shim_snprintf(c->module, sizeof(c->module), "%s", module);
+            shim_snprintf(c->function, sizeof(c->function), "%s", function);
+            atomic_store_explicit(&c->ret, ret, memory_order_relaxed);
+            atomic_flag_clear_explicit(&c->busy, memory_order_release);
+        }
         return;
     }
     if (walk(module, ms, function, fs) != 0) {

@@ -53,7 +53,8 @@ int shim_conn_init(void)
 /* entry: the slot of fd whatever its kind, NULL when out of the table */
 static struct shim_fd *entry(int fd)
 {
-    if ((unsigned)fd >= shim_fdmax)
+    /* acquire: pairs with shim_conn_init's release, so shim_fdtab is seen */
+    if ((unsigned)fd >= __atomic_load_n(&shim_fdmax, __ATOMIC_ACQUIRE))
         return NULL;
     unsigned h = atomic_load_explicit(&fd_hwm, memory_order_relaxed);
     while ((unsigned)fd + 1 > h &&
@@ -69,7 +70,9 @@ static struct shim_fd *set(int fd, enum shim_fd_kind kind)
     struct shim_fd *e = entry(fd);
     if (!e)
         return NULL;
-    if (e->kind && e->ext) /* a stale entry (its close did not pass through us) */
+    /* acquire: pairs with the release of shim_conn_close (whose fd number
+     * the kernel may hand to this socket), so its writes are seen */
+    if (__atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) && e->ext) /* a stale entry (its close did not pass through us) */
         shim_session_end(e, -2, 0);
     __atomic_store_n(&e->kind, FD_NONE, __ATOMIC_RELAXED);
     e->connecting = 0;
@@ -80,7 +83,7 @@ static struct shim_fd *set(int fd, enum shim_fd_kind kind)
     e->nsniff = 0;
     e->tls = 0;
     e->t0 = 0;
-    e->ext = NULL;
+    __atomic_store_n(&e->ext, NULL, __ATOMIC_RELAXED); /* read by the pools probe's thread */
     __atomic_store_n(&e->kind, (uint8_t)kind, __ATOMIC_RELEASE);
     return e;
 }
@@ -258,7 +261,7 @@ void shim_conn_dup(int oldfd, int newfd)
     n->proto = PROTO_NONE; /* the session stays with the original fd */
     n->nsniff = 0;
     n->tls = o->tls;
-    n->ext = NULL;
+    __atomic_store_n(&n->ext, NULL, __ATOMIC_RELAXED); /* read by the pools probe's thread */
     memcpy(n->addr, o->addr, sizeof(n->addr));
     __atomic_store_n(&n->kind, o->kind == FD_OWN ? FD_OWN : o->kind, __ATOMIC_RELEASE);
 }

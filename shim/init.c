@@ -243,7 +243,7 @@ void shim_engine_start(void)
     shim_kafka_config(shim_cfg.dlq_patterns);
     shim_probe_add("tcp", shim_probe_tcp, NULL);
     shim_probe_add("pools", shim_probe_pools, NULL);
-    __atomic_store_n(&shim_active, 1, __ATOMIC_RELEASE);
+    atomic_store_explicit(&shim_active, 1, memory_order_release);
     shim_conn_scan_inherited();
 out:
     shim_tls.guard--;

@@ -623,17 +623,21 @@ static uint64_t series_activity(const struct shim_series *s)
 
 int shim_series_idle(struct shim_series *s, uint64_t now_s, uint64_t ttl_s)
 {
+    /* Renders can run at once (a scrape on the exporter thread, the
+     * textfile at exit, another process of the tree): relaxed atomics, so
+     * none reads a torn value; the last writer wins, as before. */
     uint64_t a = series_activity(s);
-    if (s->seen_at == 0 || a != s->seen) {
-        s->seen = a;
-        s->seen_at = now_s ? now_s : 1;
+    uint64_t seen_at = __atomic_load_n(&s->seen_at, __ATOMIC_RELAXED);
+    if (seen_at == 0 || a != __atomic_load_n(&s->seen, __ATOMIC_RELAXED)) {
+        __atomic_store_n(&s->seen, a, __ATOMIC_RELAXED);
+        __atomic_store_n(&s->seen_at, now_s ? now_s : 1, __ATOMIC_RELAXED);
         return 0;
     }
     if (ttl_s == 0 || (s->fam->def->flags & SHIM_NO_EXPIRE))
         return 0;
     if (s->fam->def->type == SHIM_GAUGE && a != 0)
         return 0; /* a gauge holding a value is alive, moving or not */
-    return now_s - s->seen_at >= ttl_s;
+    return now_s - seen_at >= ttl_s;
 }
 
 unsigned long shim_series_count(void) { return reg ? atomic_load(&reg->nseries) : 0; }

@@ -101,8 +101,10 @@ int shim_foreign_process(void);
 
 /* True once the library is initialised and enabled: hooks do their work.
  * False: everything passes through (disabled by settings, or an internal
- * failure dropped us to pass-through). */
-extern int shim_active;
+ * failure dropped us to pass-through). Atomic: the engine starts it from
+ * whichever thread makes the first socket while the others read it (a read
+ * is a plain load on x86). */
+extern _Atomic int shim_active;
 
 /* True when the settings want promshim in this program: the engine starts
  * (shim_engine_start) on its first socket call, fork or API call. */

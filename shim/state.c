@@ -11,7 +11,7 @@
 struct shim_real real;
 __thread struct shim_tls shim_tls __attribute__((tls_model("initial-exec")));
 int shim_pid;
-int shim_active;
+_Atomic int shim_active;
 int shim_wanted;
 
 int shim_foreign_process(void)

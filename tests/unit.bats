@@ -55,3 +55,7 @@ run_unit() {
 @test "unit: Kafka wire protocol parser, every stream split at every byte" {
   run_unit test_kafka
 }
+
+@test "unit: connection origins: names, and two threads sharing a cache slot never get each other's" {
+  run_unit test_callsite
+}

@@ -836,14 +836,44 @@ db_teardown() {
 
 # ------------------------------------------- other builds (scripts/sanitize.sh) ----
 # scripts/sanitize.sh runs the suites against a sanitizer build. Each variable,
-# when set, replaces one path above; unset, nothing changes:
-#   PROMSHIM_TEST_SHIM    the library. It may be a preload list "RUNTIME:LIB"
-#                         that is also the path of an existing file (a
-#                         directory named "RUNTIME:" holds a link to LIB), so
-#                         every LD_PRELOAD="$SHIM" loads the sanitizer runtime
-#                         first and [[ -f "$SHIM" ]], nm and readelf still work.
-#   PROMSHIM_TEST_PROGS   the directory of the C test programs.
-#   PROMSHIM_TEST_WRAPPER the promshim wrapper.
-SHIM="${PROMSHIM_TEST_SHIM:-$SHIM}"
-PROGS="${PROMSHIM_TEST_PROGS:-$PROGS}"
-WRAPPER="${PROMSHIM_TEST_WRAPPER:-$WRAPPER}"
+# when set, replaces one path above; unset, nothing changes. (Not PROMSHIM_*:
+# the library warns about PROMSHIM_ variables it does not know.)
+#   SHIM_UNDER_TEST     the library. It may be a preload list "RUNTIME:LIB"
+#                       that is also the path of an existing file (a directory
+#                       named "RUNTIME:" holds a link to LIB), so every
+#                       LD_PRELOAD="$SHIM" loads the sanitizer runtime first
+#                       and [[ -f "$SHIM" ]], nm and readelf still work.
+#   PROGS_UNDER_TEST    the directory of the C test programs.
+#   WRAPPER_UNDER_TEST  the promshim wrapper.
+SHIM="${SHIM_UNDER_TEST:-$SHIM}"
+PROGS="${PROGS_UNDER_TEST:-$PROGS}"
+WRAPPER="${WRAPPER_UNDER_TEST:-$WRAPPER}"
+
+# ----------------------------------------------------- status page suite ----
+# Headless Chromium (Debian's package) loads promshim's status page at /.
+
+CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+
+# chromium_missing: true (printing why) when headless Chromium cannot run
+# here: `reason=$(chromium_missing) && skip "$reason"`.
+chromium_missing() {
+    if [[ ! -x "$CHROMIUM" ]]; then
+        echo "chromium is not installed ($CHROMIUM): apt-get install chromium, or run scripts/deps.sh"
+        return 0
+    fi
+    return 1
+}
+
+# chromium_headless ARGS...: run headless Chromium with ARGS (e.g.
+# --dump-dom URL), stdout as is, stderr appended to
+# $BATS_TEST_TMPDIR/chromium.err, a profile of its own in
+# $BATS_TEST_TMPDIR/chrome, 60 s at most. The flags are what it needs as
+# root in a container with no network: no sandbox, no GPU, no QUIC, nothing
+# fetched in the background.
+chromium_headless() {
+    register_log "$BATS_TEST_TMPDIR/chromium.err"
+    timeout -k 5 60 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+        --disable-background-networking --disable-component-update --disable-sync \
+        --disable-dev-shm-usage --user-data-dir="$BATS_TEST_TMPDIR/chrome" "$@" \
+        </dev/null 2>>"$BATS_TEST_TMPDIR/chromium.err" 3>&-
+}
