@@ -181,10 +181,10 @@ bench_redis() {
     local port
     port=$(free_port)
     for ((r = 1; r <= ROUNDS; r++)); do
-        for variant in plain server client; do
+        for variant in plain server client both; do
             local pre=(env) cpre=(env)
-            [[ $variant == server ]] && pre=(env LD_PRELOAD="$LIB" PROMSHIM_EXPORTER_PORT="$(free_port)")
-            [[ $variant == client ]] && cpre=(env LD_PRELOAD="$LIB" PROMSHIM_EXPORTER_ENABLED=0)
+            [[ $variant == server || $variant == both ]] && pre=(env LD_PRELOAD="$LIB" PROMSHIM_EXPORTER_PORT="$(free_port)")
+            [[ $variant == client || $variant == both ]] && cpre=(env LD_PRELOAD="$LIB" PROMSHIM_EXPORTER_ENABLED=0)
             "${pre[@]}" redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
                 --dir "$tmp" >/dev/null 2>&1 &
             local pid=$!
@@ -227,6 +227,8 @@ bench_startup() {
 bench_engine() {
     for ((r = 1; r <= ROUNDS; r++)); do
         echo "engine shim http_request_ns $("$root/build/bench/bench_http" 200000 | awk '{ print $2 }')" >>"$results"
+        [[ -x $root/build/bench/bench_page ]] &&
+            echo "page-10000 shim render_ms $("$root/build/bench/bench_page" 2>/dev/null | awk '{ for (i = 1; i < NF; i++) if ($i == "median") print $(i + 1) }' | head -1)" >>"$results"
         for n in 1000 10000 100000; do
             local out
             out=$("$root/build/bench/bench_scrape" "$n")
@@ -236,13 +238,113 @@ bench_engine() {
     done
 }
 
+
+# ---- nginx over HTTPS (TLS plaintext through OpenSSL's own functions)
+bench_https() {
+    local port dir
+    port=$(free_port)
+    dir=$tmp/nginxs
+    mkdir -p "$dir"
+    head -c 612 /dev/zero | tr '\0' 'x' >"$dir/index.html"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/key.pem" -out "$dir/cert.pem" -days 2 \
+        -subj /CN=localhost 2>/dev/null
+    cat >"$dir/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+master_process on;
+pid $dir/nginx.pid;
+error_log $dir/error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    client_body_temp_path $dir/cb; proxy_temp_path $dir/px; fastcgi_temp_path $dir/fc;
+    uwsgi_temp_path $dir/uw; scgi_temp_path $dir/sc;
+    server { listen 127.0.0.1:$port ssl; ssl_certificate $dir/cert.pem; ssl_certificate_key $dir/key.pem; root $dir; }
+}
+EOF
+    chmod 755 "$tmp" "$dir"
+    for ((r = 1; r <= ROUNDS; r++)); do
+        for variant in plain shim; do
+            local pre=(env) pid
+            [[ $variant == shim ]] && pre=(env LD_PRELOAD="$LIB" PROMSHIM_EXPORTER_PORT="$(free_port)")
+            "${pre[@]}" /usr/sbin/nginx -p "$dir" -c "$dir/nginx.conf" 2>>"$dir/stderr" &
+            pid=$!
+            pids+=("$pid")
+            for _ in $(seq 100); do curl -skf "https://127.0.0.1:$port/" >/dev/null && break; sleep 0.05; done
+            wrk -t2 -c$CONNS -d1s "https://127.0.0.1:$port/" >/dev/null
+            local procs c0 c1 out reqs
+            procs=$(tree "$pid")
+            # shellcheck disable=SC2086
+            c0=$(cpu_ticks $procs)
+            out=$(wrk -t2 -c$CONNS -d"${SECONDS_PER_RUN}s" "https://127.0.0.1:$port/")
+            # shellcheck disable=SC2086
+            c1=$(cpu_ticks $procs)
+            reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
+            echo "https $variant rps $(awk '/Requests\/sec/ { print $2 }' <<<"$out")" >>"$results"
+            echo "https $variant cpu_us_per_req $(awk -v c=$((c1 - c0)) -v t="$TICK" -v n="$reqs" 'BEGIN { printf "%.3f", c / t * 1e6 / n }')" >>"$results"
+            kill "$pid"
+            wait "$pid" 2>/dev/null || true
+        done
+        echo "  https round $r done" >&2
+    done
+}
+
+# ---- pgbench against PostgreSQL: neither, both sides under the shim
+bench_pgbench() {
+    local pgbin=/usr/lib/postgresql/15/bin
+    [[ -x $pgbin/initdb ]] && command -v pgbench >/dev/null || { echo "  postgresql not installed: skipped" >&2; return 0; }
+    local port pgt
+    port=$(free_port)
+    pgt=$(mktemp -d /tmp/promshim-bench-pg.XXXXXX)
+    chown postgres:postgres "$pgt"
+    runuser -u postgres -- "$pgbin/initdb" -D "$pgt/data" -A trust -U postgres >"$pgt/initdb.log" 2>&1 || return 0
+    for ((r = 1; r <= ROUNDS; r++)); do
+        for variant in plain both; do
+            local pre=() cpre=(env)
+            [[ $variant == both ]] && pre=(LD_PRELOAD="$LIB" PROMSHIM_EXPORTER_PORT="$(free_port)") &&
+                cpre=(env LD_PRELOAD="$LIB" PROMSHIM_EXPORTER_ENABLED=0)
+            runuser -u postgres -- env "${pre[@]}" "$pgbin/pg_ctl" -D "$pgt/data" -l "$pgt/log" -w \
+                -o "-p $port -k $pgt -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null 2>&1
+            [[ $r == 1 && $variant == plain ]] && pgbench -h 127.0.0.1 -p "$port" -U postgres -i -q postgres >/dev/null 2>&1
+            local out
+            out=$("${cpre[@]}" pgbench -h 127.0.0.1 -p "$port" -U postgres -c 4 -j 2 -T "$SECONDS_PER_RUN" -S postgres 2>/dev/null)
+            echo "pgbench $variant tps $(awk '/^tps/ { print $3; exit }' <<<"$out")" >>"$results"
+            runuser -u postgres -- "$pgbin/pg_ctl" -D "$pgt/data" -m fast -w stop >/dev/null 2>&1
+        done
+        echo "  pgbench round $r done" >&2
+    done
+    rm -rf "$pgt"
+}
+
+# ---- a Kafka producer (librdkafka) sending 100,000 small messages to the
+# mock cluster, under the shim and without
+bench_kafka() {
+    local bin=$root/build/kafka/kafka_client
+    [[ -x $bin ]] || { echo "  no build/kafka/kafka_client: skipped" >&2; return 0; }
+    for ((r = 1; r <= ROUNDS; r++)); do
+        for variant in plain shim; do
+            local pre=(env) t0 t1
+            [[ $variant == shim ]] && pre=(env LD_PRELOAD="$LIB" PROMSHIM_EXPORTER_ENABLED=0)
+            t0=$(date +%s%N)
+            "${pre[@]}" "$bin" none 100000 0 0 >/dev/null 2>&1
+            t1=$(date +%s%N)
+            echo "kafka $variant msgs_per_s $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", 100000 / ((b - a) / 1e9) }')" >>"$results"
+        done
+        echo "  kafka round $r done" >&2
+    done
+}
+
 sections=("$@")
-[[ ${#sections[@]} -gt 0 ]] || sections=(nginx haproxy redis startup engine)
+[[ ${#sections[@]} -gt 0 ]] || sections=(nginx haproxy https redis pgbench kafka startup engine)
 for s in "${sections[@]}"; do
     case $s in
     nginx) bench_nginx ;;
     haproxy) bench_haproxy ;;
     redis) bench_redis ;;
+    https) bench_https ;;
+    pgbench) bench_pgbench ;;
+    kafka) bench_kafka ;;
     startup) bench_startup ;;
     engine) bench_engine ;;
     *) echo "bench: unknown section $s" >&2; exit 2 ;;
