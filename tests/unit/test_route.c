@@ -14,26 +14,7 @@
 #include "unit.h"
 
 #define AREA (16 * 1024)
-static uint8_t *guard_end;
-
-/* guard_init: map AREA bytes followed by an inaccessible page. */
-static void guard_init(void)
-{
-    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-    uint8_t *base = mmap(NULL, AREA + pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (base == MAP_FAILED || mprotect(base + AREA, pg, PROT_NONE) != 0) {
-        perror("mmap/mprotect");
-        exit(2);
-    }
-    guard_end = base + AREA;
-}
-
-/* at_guard: copy src[0..n) to end at the guard page; returns the copy. */
-static const uint8_t *at_guard(const void *src, size_t n)
-{
-    memcpy(guard_end - n, src, n);
-    return guard_end - n;
-}
+#include "guard.h"
 
 static struct shim_routes none_routes; /* zero: no patterns */
 
