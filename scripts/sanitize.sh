@@ -308,7 +308,7 @@ asan_bats() {
     SHIM_UNDER_TEST=$shim \
         PROGS_UNDER_TEST=$REPO/$b/progs \
         WRAPPER_UNDER_TEST=$pre/promshim \
-        BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-300} \
+        BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-200} \
         ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=0:log_path=$REPO/$dir/report" \
         UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$REPO/$dir/report" \
         bats --tap "${f[@]}" "$suite" </dev/null 2>&1
