@@ -508,8 +508,9 @@ tsan() {
     run_units tsan TSAN_OPTIONS "halt_on_error=1:second_deadlock_stack=1"
 
     # mt_client under the TSan library, /metrics and the status page scraped
-    # meanwhile, then its textfile at exit; a few rounds (races show up by
-    # chance), each a fresh process.
+    # meanwhile, the probes run every second (not every 15), then its
+    # textfile at exit; a few rounds (races show up by chance), each a fresh
+    # process.
     local dir=$b/logs/mt_client port eport tf srv out rc i scrapes pid threads=8 per=1500 round rounds=3
     local total=$((threads * per)) got detail ok start
     fresh_logs "$dir"
@@ -540,6 +541,7 @@ tsan() {
         # replace mt_client's.)
         timeout -k 10 600 env LD_PRELOAD="$REPO/$b/libpromshim.so:$rt" \
             PROMSHIM_EXPORTER_PORT="$eport" PROMSHIM_EXPORTER_PORT_RANGE=1 PROMSHIM_TEXTFILE_PATH="$tf" \
+            PROMSHIM_METRICS_COLLECTION_INTERVAL_SECONDS=1 \
             TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$REPO/$dir/tsan" \
             "$b/progs/mt_client" 127.0.0.1 "$port" "$threads" "$per" \
             >"$out.$round.out" 2>"$out.$round.err" </dev/null &
