@@ -27,7 +27,6 @@
  */
 #include "shim/proto/memcached.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -43,31 +42,11 @@
 
 /* ---------------------------------------------------------------- traces */
 
-#define TRACE_CAP 16384
-
-struct trace {
-    size_t len;
-    int overflow;
-    char s[TRACE_CAP];
-};
-
-/* put: append printf-style text to a trace. */
-static void put(struct trace *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct trace *t, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-    if (t->overflow)
-        return;
-    va_start(ap, fmt);
-    n = vsnprintf(t->s + t->len, TRACE_CAP - t->len, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= TRACE_CAP - t->len) {
-        t->overflow = 1;
-        return;
-    }
-    t->len += (size_t)n;
-}
+#define TXT(x) shim_memcached_##x
+#define TXT_RC(x) SHIM_MC_##x
+#define TXT_STATE struct shim_mc
+#define TXT_EVENT struct shim_mc_event
+#include "trace_text.h"
 
 /* note: append one event to the trace, checking its invariants. */
 static void note(struct trace *t, const struct shim_mc_event *ev, uint64_t off, int mode)
@@ -132,133 +111,29 @@ struct expects {
     size_t n;
 };
 
-/*
- * run: feed in[0..len) to a fresh parser in the chunks delimited by the
- * ncuts ascending offsets of cuts, as a careful caller would (loop until
- * NEED_MORE, tell the response parser what each reply answers), then call
- * eof; record the trace.
- */
-static void run(const uint8_t *in, size_t len, int mode, const struct expects *ex, const size_t *cuts,
-                size_t ncuts, struct trace *t)
+/* caller_start: the response parser is told what the first reply answers. */
+static void caller_start(struct shim_mc *st, struct caller *k)
 {
-    struct shim_mc st;
-    struct shim_mc_event ev;
-    size_t ci, a = 0, b, off, c, qi = 0;
-    int rc, last = SHIM_MC_EV_REQ_DONE, zero = 0;
-
-    t->len = 0;
-    t->overflow = 0;
-    t->s[0] = 0;
-    if (mode == SHIM_MC_REQUEST)
-        memset(&st, 0, sizeof(st)); /* zero-filled state is a request parser */
-    else
-        shim_memcached_init(&st, SHIM_MC_RESPONSE);
-    if (ex && ex->n)
-        shim_memcached_expect(&st, (enum shim_mc_expect)ex->kinds[0]);
-    for (ci = 0; ci <= ncuts; ci++, a = b) {
-        const uint8_t *p;
-        b = ci < ncuts ? cuts[ci] : len;
-        p = at_guard(in + a, b - a);
-        off = 0;
-        for (;;) {
-            memset(&ev, 0xA5, sizeof(ev));
-            c = (size_t)-1;
-            rc = shim_memcached_feed(&st, p + off, b - a - off, &ev, &c);
-            CHECK(c <= b - a - off);
-            if (rc == SHIM_MC_EVENT) {
-                /* only a REQ_DONE right after its REQ_BEGIN may take no byte */
-                zero = c == 0 ? zero + 1 : 0;
-                CHECK(zero == 0 || (ev.type == SHIM_MC_EV_REQ_DONE && last == SHIM_MC_EV_REQ_BEGIN));
-                if (zero > 1)
-                    return;
-                off += c;
-                if (mode == SHIM_MC_REQUEST) {
-                    CHECK(ev.type == (last == SHIM_MC_EV_REQ_DONE ? SHIM_MC_EV_REQ_BEGIN : SHIM_MC_EV_REQ_DONE));
-                    last = ev.type;
-                }
-                note(t, &ev, a + off, mode);
-                if (mode == SHIM_MC_RESPONSE) {
-                    CHECK_EQ(st.expect, SHIM_MC_EXPECT_AUTO); /* reset at RESP_DONE */
-                    if (ex && ++qi < ex->n)
-                        shim_memcached_expect(&st, (enum shim_mc_expect)ex->kinds[qi]);
-                }
-                continue;
-            }
-            if (rc == SHIM_MC_NEED_MORE) {
-                CHECK_EQ(off + c, b - a);
-                break;
-            }
-            CHECK_EQ(rc, SHIM_MC_BAD);
-            put(t, "%sBAD@%llu", t->len ? " " : "", (unsigned long long)(a + off + c));
-            CHECK_EQ(shim_memcached_feed(&st, p, b - a, &ev, &c), SHIM_MC_BAD);
-            CHECK_EQ(c, 0);
-            CHECK_EQ(shim_memcached_eof(&st), SHIM_MC_BAD);
-            return;
-        }
-    }
-    rc = shim_memcached_eof(&st);
-    put(t, "%sEOF=%s", t->len ? " " : "",
-        rc == SHIM_MC_IDLE ? "IDLE" : rc == SHIM_MC_TRUNCATED ? "TRUNC" : "?");
-    CHECK_EQ(shim_memcached_eof(&st), SHIM_MC_IDLE);
-    CHECK_EQ(shim_memcached_feed(&st, in, len, &ev, &c), SHIM_MC_BAD);
+    if (k->ex && k->ex->n)
+        shim_memcached_expect(st, (enum shim_mc_expect)k->ex->kinds[0]);
 }
 
-/* same: compare a run's trace with the reference; print both on failure. */
-static int same(const struct trace *ref, const struct trace *t, const char *how)
+/* caller_progress: only a REQ_DONE right after its REQ_BEGIN may take no byte. */
+static int caller_progress(struct caller *k, const struct shim_mc_event *ev, size_t c)
 {
-    int ok = !ref->overflow && !t->overflow && ref->len == t->len && memcmp(ref->s, t->s, t->len) == 0;
-    CHECK_MSG(ok, "%s differs:\n  whole: %s\n  this:  %s", how, ref->s, t->s);
-    return ok;
+    k->zero = c == 0 ? k->zero + 1 : 0;
+    CHECK(k->zero == 0 || (ev->type == SHIM_MC_EV_REQ_DONE && k->last == SHIM_MC_EV_REQ_BEGIN));
+    return k->zero <= 1;
 }
 
-static struct trace ref_t, cur_t;
-static size_t cuts_buf[1u << 16];
-
-static uint32_t lcg_state = 12345;
-static uint32_t lcg(void)
+/* caller_answered: the expectation is used up at RESP_DONE; tell the next. */
+static void caller_answered(struct shim_mc *st, struct caller *k)
 {
-    lcg_state = lcg_state * 1103515245u + 12345u;
-    return lcg_state >> 8;
+    CHECK_EQ(st->expect, SHIM_MC_EXPECT_AUTO);
+    if (k->ex && ++k->told < k->ex->n)
+        shim_memcached_expect(st, (enum shim_mc_expect)k->ex->kinds[k->told]);
 }
 
-/* check_stream_x: run in[0..len) every way and compare with expect. */
-static void check_stream_x(const char *name, const void *inp, size_t len, int mode, const struct expects *ex,
-                           const char *expect)
-{
-    const uint8_t *in = inp;
-    size_t k, i, n;
-    int r;
-
-    unit_set_context("%s", name);
-    run(in, len, mode, ex, NULL, 0, &ref_t);
-    CHECK_MSG(!ref_t.overflow && strcmp(ref_t.s, expect) == 0, "trace:\n  got:      %s\n  expected: %s", ref_t.s,
-              expect);
-    if (len > 1 && len - 1 <= ARRAY_LEN(cuts_buf)) {
-        for (k = 1; k < len; k++)
-            cuts_buf[k - 1] = k;
-        run(in, len, mode, ex, cuts_buf, len - 1, &cur_t);
-        same(&ref_t, &cur_t, "byte at a time");
-    }
-    for (k = 0; k <= len; k += (len > 4096 ? len / 1024 : 1)) {
-        cuts_buf[0] = k;
-        run(in, len, mode, ex, cuts_buf, 1, &cur_t);
-        if (!same(&ref_t, &cur_t, "split in two"))
-            fprintf(stderr, "  at %zu\n", k);
-    }
-    for (r = 0; r < 8; r++) {
-        n = 0;
-        for (i = 0; i < len && n < ARRAY_LEN(cuts_buf);) {
-            i += 1 + lcg() % (r < 4 ? 7 : 97);
-            if (i < len)
-                cuts_buf[n++] = i;
-        }
-        run(in, len, mode, ex, cuts_buf, n, &cur_t);
-        same(&ref_t, &cur_t, "random partition");
-    }
-    unit_set_context("%s", "");
-}
-
-#define check_stream(name, lit, mode, expect) check_stream_x(name, lit, sizeof(lit) - 1, mode, NULL, expect)
 #define REQ SHIM_MC_REQUEST
 #define RSP SHIM_MC_RESPONSE
 

@@ -36,15 +36,11 @@
 
 #define AREA (64 * 1024)
 #include "guard.h"
+#include "trace.h"
 
 /* ---------------------------------------------------------------- captures */
 
-/* One read of the recording proxy: '>' client->server, '<' server->client. */
-struct seg {
-    char dir;
-    uint32_t len;
-    const char *b;
-};
+/* One read of the recording proxy per segment (struct seg, trace.h). */
 
 static const struct seg my_cli[] = {
     {'<', 104, "d\000\000\000\0125.5.5-10.11.19-MariaDB-0+deb12u1\000\007\000\000\000P$a@Y~/m\000\376\367\010"
@@ -502,180 +498,23 @@ static const struct seg my_badpw[] = {
 #define WANT_SWITCH_FE RAW_FE("8", "9")
 #define WANT_SWITCH_BE RAW_BE("8", "9", "")
 
-/* ---------------------------------------------------------------- sessions */
-
-#define STREAM_CAP 16384
-#define MAXREC 400
-#define MAXSEG 128
-
-/* A capture split into its two directions. seg_fe[k] / seg_be[k]: where
- * segment k starts in its direction's stream. */
-struct session {
-    uint8_t fe[STREAM_CAP], be[STREAM_CAP];
-    size_t fe_len, be_len;
-    size_t nseg;
-    char dir[MAXSEG];
-    size_t fe_at[MAXSEG], be_at[MAXSEG];
-};
-
-static struct session sess;
-
-/* session_load: concatenate the segments of a capture. */
-static void session_load(struct session *s, const struct seg *segs, size_t n)
-{
-    size_t k;
-    memset(s, 0, sizeof(*s));
-    if (n > MAXSEG) {
-        fprintf(stderr, "too many segments\n");
-        exit(2);
-    }
-    for (k = 0; k < n; k++) {
-        s->dir[k] = segs[k].dir;
-        s->fe_at[k] = s->fe_len;
-        s->be_at[k] = s->be_len;
-        if (segs[k].dir == '>') {
-            memcpy(s->fe + s->fe_len, segs[k].b, segs[k].len);
-            s->fe_len += segs[k].len;
-        } else {
-            memcpy(s->be + s->be_len, segs[k].b, segs[k].len);
-            s->be_len += segs[k].len;
-        }
-        if (s->fe_len > STREAM_CAP - 1024 || s->be_len > STREAM_CAP - 1024) {
-            fprintf(stderr, "capture too big\n");
-            exit(2);
-        }
-    }
-    s->nseg = n;
-}
-
-/* be_point: the backend offset at which the frontend byte at offset
- * fe_end - 1 had been sent (the bytes of the backend read before it). */
-static size_t be_point(const struct session *s, size_t fe_end)
-{
-    size_t k, at = 0;
-    for (k = 0; k < s->nseg; k++)
-        if (s->dir[k] == '>' && s->fe_at[k] < fe_end)
-            at = s->be_at[k];
-    return at;
-}
-
 /* ---------------------------------------------------------------- traces */
 
-struct rec {
-    int rc;
-    struct shim_mysql_event ev;
-    uint64_t off;   /* stream offset just after the event */
-    size_t point;   /* frontend events: backend offset where it was sent */
-};
+#define DB(x) shim_mysql_##x
+#define DB_RC(x) SHIM_MYSQL_##x
+#define DB_STATE struct shim_mysql
+#include "trace_db.h"
 
-struct trace {
-    int n;
-    int overflow;
-    struct rec r[MAXREC];
-};
-
-static struct trace tr_fe, tr_whole, tr_other;
-
-static void record(struct trace *t, int rc, const struct shim_mysql_event *ev, uint64_t off)
+/* same_event: every byte (the events are filled from one 0xA5 pattern). */
+static int same_event(const struct shim_mysql_event *x, const struct shim_mysql_event *y)
 {
-    struct rec *r;
-    if (t->n >= MAXREC) {
-        t->overflow = 1;
-        return;
-    }
-    r = &t->r[t->n++];
-    memset(r, 0, sizeof(*r));
-    r->rc = rc;
-    r->off = off;
-    if (ev)
-        r->ev = *ev;
+    return memcmp(x, y, sizeof(*x)) == 0;
 }
 
-/* same_trace: every record equal (events compared field by field). */
-static int same_trace(const struct trace *a, const struct trace *b)
+static void check_event(const struct shim_mysql_event *e)
 {
-    int k;
-    if (a->n != b->n || a->overflow != b->overflow)
-        return 0;
-    for (k = 0; k < a->n; k++) {
-        const struct rec *x = &a->r[k], *y = &b->r[k];
-        if (x->rc != y->rc || x->off != y->off || memcmp(&x->ev, &y->ev, sizeof(x->ev)) != 0)
-            return 0;
-    }
-    return 1;
-}
-
-/*
- * run: feed in[0..len) to a fresh parser of the given mode, in the chunks
- * delimited by the ascending offsets cuts[0..ncuts); a backend run also
- * cuts at the send points of the frontend events in fe (when not NULL)
- * and calls shim_mysql_expect for each at its point. Records the trace.
- */
-static void run(int mode, const uint8_t *in, size_t len, const size_t *cuts, size_t ncuts,
-                const struct trace *fe, struct trace *t)
-{
-    struct shim_mysql st;
-    struct shim_mysql_event ev;
-    size_t a = 0, b, off, c, ci = 0;
-    int fi = 0, rc, stopped = 0;
-
-    memset(t, 0, sizeof(*t));
-    shim_mysql_init(&st, (enum shim_mysql_mode)mode);
-    while (a <= len) {
-        const uint8_t *p;
-        /* the expectations due here */
-        while (fe && fi < fe->n && fe->r[fi].point <= a) {
-            if (fe->r[fi].rc == SHIM_MYSQL_EVENT)
-                shim_mysql_expect(&st, &fe->r[fi].ev);
-            fi++;
-        }
-        if (a == len)
-            break;
-        /* the next boundary: a cut or a send point */
-        b = len;
-        while (ci < ncuts && cuts[ci] <= a)
-            ci++;
-        if (ci < ncuts && cuts[ci] < b)
-            b = cuts[ci];
-        if (fe && fi < fe->n && fe->r[fi].point < b)
-            b = fe->r[fi].point;
-        p = at_guard(in + a, b - a);
-        off = 0;
-        while (!stopped) {
-            memset(&ev, 0xA5, sizeof(ev));
-            rc = shim_mysql_feed(&st, p + off, b - a - off, &ev, &c);
-            CHECK(c <= b - a - off);
-            if (rc == SHIM_MYSQL_EVENT) {
-                CHECK(c > 0);
-                if (c == 0)
-                    return;
-                off += c;
-                CHECK(ev.sqlstate[5] == 0);
-                CHECK(ev.op < SHIM_SQL_OP_COUNT);
-                record(t, rc, &ev, a + off);
-                continue;
-            }
-            if (rc == SHIM_MYSQL_NEED_MORE) {
-                CHECK_EQ(off + c, b - a);
-                break;
-            }
-            CHECK(rc == SHIM_MYSQL_BAD || rc == SHIM_MYSQL_ENCRYPTED);
-            record(t, rc, NULL, a + off + c);
-            CHECK_EQ(shim_mysql_feed(&st, p, b - a, &ev, &c), rc); /* sticky */
-            CHECK_EQ(c, 0);
-            stopped = 1;
-        }
-        a = b;
-    }
-    record(t, 100 + shim_mysql_idle(&st), NULL, len);
-}
-
-/* mark_points: fill in each frontend event's send point. */
-static void mark_points(struct trace *fe, const struct session *s)
-{
-    int k;
-    for (k = 0; k < fe->n; k++)
-        fe->r[k].point = be_point(s, fe->r[k].off);
+    CHECK(e->sqlstate[5] == 0);
+    CHECK(e->op < SHIM_SQL_OP_COUNT);
 }
 
 /* ---------------------------------------------------------------- rendering */
@@ -688,164 +527,64 @@ static const char *short_cmd(int cmd)
 }
 
 /*
- * render: one token per record, space separated:
+ * render_event: the token of one event (render, trace_db.h, puts them
+ * one per record, space separated):
  *   frontend: HS (HandshakeResponse; ":SSL" / ":ZIP" when TLS or
  *             compression follows), CMD[:op][#stmt_id] for a command ("*"
  *             when the server does not answer it)
  *   backend:  GREET, then CMD[:op] for an answer with "!code:sqlstate" on
  *             error and [r<rows>,a<affected>,n<results>,i<stmt id>] (the
  *             nonzero ones), C cursor, L LOAD DATA LOCAL, # desync, @ resync
- *   either:   BAD / ENCRYPTED when the stream stops.
+ *   (BAD / ENCRYPTED when the stream stops: render's).
  */
-static void render(const struct trace *t, char *out, size_t cap)
+static void render_event(const struct shim_mysql_event *e, char *out, size_t cap, size_t *n)
 {
-    size_t n = 0;
-    int k;
-    out[0] = 0;
-#define PUT(...) do { if (n < cap) n += (size_t)snprintf(out + n, cap - n, __VA_ARGS__); } while (0)
-    for (k = 0; k < t->n; k++) {
-        const struct rec *r = &t->r[k];
-        const struct shim_mysql_event *e = &r->ev;
-        const char *sep = "[";
-        if (r->rc >= 99)
-            continue;
-        if (k)
-            PUT(" ");
-        if (r->rc == SHIM_MYSQL_BAD) {
-            PUT("BAD");
-            continue;
-        }
-        if (r->rc == SHIM_MYSQL_ENCRYPTED) {
-            PUT("ENCRYPTED");
-            continue;
-        }
-        switch (e->type) {
-        case SHIM_MYSQL_EV_GREETING: PUT("GREET"); break;
-        case SHIM_MYSQL_EV_HANDSHAKE:
-            PUT("HS%s%s", (e->flags & SHIM_MYSQL_F_SSL) ? ":SSL" : "",
-                (e->flags & SHIM_MYSQL_F_COMPRESS) ? ":ZIP" : "");
-            break;
-        case SHIM_MYSQL_EV_REQ:
-            PUT("%s", short_cmd(e->cmd));
-            if (e->op)
-                PUT(":%s", shim_sql_op_name(e->op));
-            if (e->stmt_id)
-                PUT("#%u", (unsigned)e->stmt_id);
-            if (e->flags & SHIM_MYSQL_F_NORESP)
-                PUT("*");
-            break;
-        case SHIM_MYSQL_EV_RESP_DONE:
-            PUT("%s", short_cmd(e->cmd));
-            if (e->op)
-                PUT(":%s", shim_sql_op_name(e->op));
-            if (e->flags & SHIM_MYSQL_F_ERROR)
-                PUT("!%u:%s", e->err_code, e->sqlstate);
+    const char *sep = "[";
+#define PUT(...) appendf(out, cap, n, __VA_ARGS__)
+    switch (e->type) {
+    case SHIM_MYSQL_EV_GREETING: PUT("GREET"); break;
+    case SHIM_MYSQL_EV_HANDSHAKE:
+        PUT("HS%s%s", (e->flags & SHIM_MYSQL_F_SSL) ? ":SSL" : "",
+            (e->flags & SHIM_MYSQL_F_COMPRESS) ? ":ZIP" : "");
+        break;
+    case SHIM_MYSQL_EV_REQ:
+        PUT("%s", short_cmd(e->cmd));
+        if (e->op)
+            PUT(":%s", shim_sql_op_name(e->op));
+        if (e->stmt_id)
+            PUT("#%u", (unsigned)e->stmt_id);
+        if (e->flags & SHIM_MYSQL_F_NORESP)
+            PUT("*");
+        break;
+    case SHIM_MYSQL_EV_RESP_DONE:
+        PUT("%s", short_cmd(e->cmd));
+        if (e->op)
+            PUT(":%s", shim_sql_op_name(e->op));
+        if (e->flags & SHIM_MYSQL_F_ERROR)
+            PUT("!%u:%s", e->err_code, e->sqlstate);
 #define FIELD(c, v) do { if (v) { PUT("%s%c%llu", sep, c, (unsigned long long)(v)); sep = ","; } } while (0)
-            FIELD('r', e->rows);
-            FIELD('a', e->affected);
-            FIELD('n', e->results);
-            FIELD('i', e->stmt_id);
+        FIELD('r', e->rows);
+        FIELD('a', e->affected);
+        FIELD('n', e->results);
+        FIELD('i', e->stmt_id);
 #undef FIELD
-            if (sep[0] == ',')
-                PUT("]");
-            if (e->flags & SHIM_MYSQL_F_CURSOR)
-                PUT("C");
-            if (e->flags & SHIM_MYSQL_F_INFILE)
-                PUT("L");
-            if (e->flags & SHIM_MYSQL_F_DESYNC)
-                PUT("#");
-            if (e->flags & SHIM_MYSQL_F_RESYNC)
-                PUT("@");
-            break;
-        default: PUT("?%d", e->type); break;
-        }
+        if (sep[0] == ',')
+            PUT("]");
+        if (e->flags & SHIM_MYSQL_F_CURSOR)
+            PUT("C");
+        if (e->flags & SHIM_MYSQL_F_INFILE)
+            PUT("L");
+        if (e->flags & SHIM_MYSQL_F_DESYNC)
+            PUT("#");
+        if (e->flags & SHIM_MYSQL_F_RESYNC)
+            PUT("@");
+        break;
+    default: PUT("?%d", e->type); break;
     }
 #undef PUT
 }
 
-/* ---------------------------------------------------------------- split checks */
-
-static uint64_t rng_state;
-static size_t rnd(size_t n)
-{
-    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-    return (size_t)(rng_state >> 33) % n;
-}
-
-static size_t cuts[STREAM_CAP];
-
-/*
- * check_splits: the whole run of one direction, then byte by byte, every
- * two-way split and 50 random partitions, each compared with the whole.
- */
-static void check_splits(const char *name, int mode, const uint8_t *in, size_t len,
-                         const struct trace *fe)
-{
-    size_t k, n;
-    int r;
-    run(mode, in, len, NULL, 0, fe, &tr_whole);
-    CHECK(!tr_whole.overflow);
-
-    for (k = 0; k + 1 < len; k++)
-        cuts[k] = k + 1;
-    run(mode, in, len, cuts, len ? len - 1 : 0, fe, &tr_other);
-    unit_set_context("%s: byte by byte", name);
-    CHECK(same_trace(&tr_whole, &tr_other));
-
-    for (k = 1; k < len; k++) {
-        cuts[0] = k;
-        run(mode, in, len, cuts, 1, fe, &tr_other);
-        unit_set_context("%s: split at %zu", name, k);
-        CHECK(same_trace(&tr_whole, &tr_other));
-    }
-    rng_state = len;
-    for (r = 0; r < 50; r++) {
-        size_t at = 0;
-        n = 0;
-        while (1) {
-            at += 1 + rnd(r < 25 ? 7 : 200);
-            if (at >= len)
-                break;
-            cuts[n++] = at;
-        }
-        run(mode, in, len, cuts, n, fe, &tr_other);
-        unit_set_context("%s: random partition %d", name, r);
-        CHECK(same_trace(&tr_whole, &tr_other));
-    }
-    unit_context[0] = 0;
-}
-
-static char got[16384];
-
-/* check_session: both directions of a capture: splits, expected renders,
- * both parsers end idle. */
-static void check_session(const char *name, const struct seg *segs, size_t nseg,
-                          const char *want_fe, const char *want_be)
-{
-    char label[64];
-    session_load(&sess, segs, nseg);
-
-    snprintf(label, sizeof(label), "%s frontend", name);
-    check_splits(label, SHIM_MYSQL_FRONTEND, sess.fe, sess.fe_len, NULL);
-    tr_fe = tr_whole;
-    mark_points(&tr_fe, &sess);
-    render(&tr_fe, got, sizeof(got));
-    unit_set_context("%s", label);
-    CHECK_STREQ(got, want_fe);
-    CHECK(tr_fe.n > 0 && tr_fe.r[tr_fe.n - 1].rc == 101); /* idle at the end */
-
-    snprintf(label, sizeof(label), "%s backend", name);
-    check_splits(label, SHIM_MYSQL_BACKEND, sess.be, sess.be_len, &tr_fe);
-    render(&tr_whole, got, sizeof(got));
-    unit_set_context("%s", label);
-    CHECK_STREQ(got, want_be);
-    CHECK(tr_whole.n > 0 && tr_whole.r[tr_whole.n - 1].rc == 101);
-    unit_context[0] = 0;
-}
-
 /* ---------------------------------------------------------------- capture tests */
-
-#define NSEG(a) (sizeof(a) / sizeof((a)[0]))
 
 static void test_mariadb_cli(void)
 {
@@ -874,21 +613,6 @@ static void test_bad_password(void)
 }
 
 /* ---------------------------------------------------------------- synthetic streams */
-
-struct buf {
-    uint8_t b[8192];
-    size_t n;
-};
-
-static void put(struct buf *b, const void *p, size_t n)
-{
-    if (b->n + n > sizeof(b->b)) {
-        fprintf(stderr, "buffer full\n");
-        exit(2);
-    }
-    memcpy(b->b + b->n, p, n);
-    b->n += n;
-}
 
 /* put_pkt: one packet: 3-byte length, sequence id, payload. */
 static void put_pkt(struct buf *b, uint8_t seq, const void *p, size_t n)
@@ -932,34 +656,6 @@ static void put_response(struct buf *b, uint32_t caps)
 }
 
 #define CAPS_BASE 0x000fa28du /* PROTOCOL_41, SECURE_CONNECTION, PLUGIN_AUTH, MULTI_* ... */
-
-static struct trace tr_syn;
-static char want[4096];
-
-/*
- * check_stream: feed a synthetic stream whole and in every split (with the
- * frontend events of fe_tr sent at backend offset `point`, when given),
- * compare with the expected render and the final idle state.
- */
-static void check_stream(const char *name, int mode, const struct buf *in, struct trace *fe_tr,
-                         size_t point, const char *want_render, int want_idle)
-{
-    int k;
-    if (fe_tr)
-        for (k = 0; k < fe_tr->n; k++)
-            fe_tr->r[k].point = point;
-    check_splits(name, mode, in->b, in->n, fe_tr);
-    render(&tr_whole, got, sizeof(got));
-    unit_set_context("%s", name);
-    CHECK_STREQ(got, want_render);
-    CHECK(tr_whole.n > 0 && tr_whole.r[tr_whole.n - 1].rc == 100 + want_idle);
-    unit_context[0] = 0;
-}
-
-static void frontend_trace(const struct buf *in, struct trace *t)
-{
-    run(SHIM_MYSQL_FRONTEND, in->b, in->n, NULL, 0, NULL, t);
-}
 
 static const size_t GREET_LEN = sizeof(greeting) - 1 + 4;
 
@@ -1035,25 +731,25 @@ static void test_ssl_and_compression(void)
     ssl[8] = 33;
     put_pkt(&fe, 1, ssl, sizeof(ssl));
     put(&fe, tls, sizeof(tls));
-    check_stream("ssl fe", SHIM_MYSQL_FRONTEND, &fe, NULL, 0, "HS:SSL ENCRYPTED", -1);
+    check_stream_at("ssl fe", SHIM_MYSQL_FRONTEND, &fe, NULL, 0, "HS:SSL ENCRYPTED", -1);
     CHECK_EQ(tr_whole.r[1].off, 36);
     frontend_trace(&fe, &tr_syn);
     put_greeting(&be);
     put(&be, tls, sizeof(tls));
-    check_stream("ssl be", SHIM_MYSQL_BACKEND, &be, &tr_syn, GREET_LEN, "GREET ENCRYPTED", -1);
+    check_stream_at("ssl be", SHIM_MYSQL_BACKEND, &be, &tr_syn, GREET_LEN, "GREET ENCRYPTED", -1);
 
     /* compression: the frontend stops after its response, the backend
      * after the handshake's OK */
     fe.n = 0;
     put_response(&fe, CAPS_BASE | SHIM_MYSQL_CLIENT_COMPRESS);
     put(&fe, "\x10\0\0\0\0\0\0", 7);
-    check_stream("compress fe", SHIM_MYSQL_FRONTEND, &fe, NULL, 0, "HS:ZIP ENCRYPTED", -1);
+    check_stream_at("compress fe", SHIM_MYSQL_FRONTEND, &fe, NULL, 0, "HS:ZIP ENCRYPTED", -1);
     frontend_trace(&fe, &tr_syn);
     be.n = 0;
     put_greeting(&be);
     PKT(&be, 2, "\0\0\0\2\0\0\0");
     put(&be, "\x10\0\0\0\0\0\0", 7);
-    check_stream("compress be", SHIM_MYSQL_BACKEND, &be, &tr_syn, GREET_LEN,
+    check_stream_at("compress be", SHIM_MYSQL_BACKEND, &be, &tr_syn, GREET_LEN,
                  "GREET CONNECT[n1] ENCRYPTED", -1);
 }
 
@@ -1075,40 +771,40 @@ static void test_bad_inputs(void)
 
     /* greetings */
     put_pkt(&b, 1, greeting, sizeof(greeting) - 1);
-    check_stream("greeting seq 1", SHIM_MYSQL_BACKEND, &b, NULL, 0, "BAD", -1);
+    check_stream_at("greeting seq 1", SHIM_MYSQL_BACKEND, &b, NULL, 0, "BAD", -1);
     b.n = 0;
     PKT(&b, 0, "\0114.0.1\0");
-    check_stream("protocol 9", SHIM_MYSQL_BACKEND, &b, NULL, 0, "BAD", -1);
+    check_stream_at("protocol 9", SHIM_MYSQL_BACKEND, &b, NULL, 0, "BAD", -1);
     CHECK_EQ(tr_whole.r[0].off, 4);
     b.n = 0;
     put(&b, "HTTP/1.1 200 OK\r\n\r\n", 19);
-    check_stream("http on backend", SHIM_MYSQL_BACKEND, &b, NULL, 0, "BAD", -1);
+    check_stream_at("http on backend", SHIM_MYSQL_BACKEND, &b, NULL, 0, "BAD", -1);
     CHECK_EQ(tr_whole.r[0].off, 4);
     b.n = 0;
     PKT(&b, 0, "\377\020\004Too many connections");
-    check_stream("greeting ERR", SHIM_MYSQL_BACKEND, &b, NULL, 0, "CONNECT!1040:", 1);
+    check_stream_at("greeting ERR", SHIM_MYSQL_BACKEND, &b, NULL, 0, "CONNECT!1040:", 1);
     b.n = 0;
     put_greeting(&b);
     PKT(&b, 2, "\x07junk");
-    check_stream("bad auth answer", SHIM_MYSQL_BACKEND, &b, NULL, 0, "GREET BAD", -1);
+    check_stream_at("bad auth answer", SHIM_MYSQL_BACKEND, &b, NULL, 0, "GREET BAD", -1);
     b.n = 0;
     put_greeting(&b);
     PKT(&b, 2, "");
-    check_stream("empty server packet", SHIM_MYSQL_BACKEND, &b, NULL, 0, "GREET BAD", -1);
+    check_stream_at("empty server packet", SHIM_MYSQL_BACKEND, &b, NULL, 0, "GREET BAD", -1);
 
     /* commands */
     b.n = 0;
     put_response(&b, CAPS_BASE);
     PKT(&b, 0, "\x7fhello");
-    check_stream("unknown command", SHIM_MYSQL_FRONTEND, &b, NULL, 0, "HS BAD", -1);
+    check_stream_at("unknown command", SHIM_MYSQL_FRONTEND, &b, NULL, 0, "HS BAD", -1);
     CHECK_EQ(tr_whole.r[1].off, 46 + 4);
     b.n = 0;
     put_response(&b, CAPS_BASE);
     PKT(&b, 0, "");
-    check_stream("empty command", SHIM_MYSQL_FRONTEND, &b, NULL, 0, "HS BAD", -1);
+    check_stream_at("empty command", SHIM_MYSQL_FRONTEND, &b, NULL, 0, "HS BAD", -1);
     b.n = 0;
     put(&b, "GET / HTTP/1.1\r\n\r\n", 18);
-    check_stream("http on frontend", SHIM_MYSQL_FRONTEND, &b, NULL, 0, "", 0);
+    check_stream_at("http on frontend", SHIM_MYSQL_FRONTEND, &b, NULL, 0, "", 0);
 
     /* answers whose structure lies */
     {
@@ -1118,36 +814,36 @@ static void test_bad_inputs(void)
         frontend_trace(&fe, &tr_syn);
         b = be;
         PKT(&b, 1, "\0"); /* an OK with nothing in it is still an OK */
-        check_stream("short OK", SHIM_MYSQL_BACKEND, &b, &tr_syn, GREET_LEN, "GREET CONNECT[n1] QUERY:SELECT[n1]", 1);
+        check_stream_at("short OK", SHIM_MYSQL_BACKEND, &b, &tr_syn, GREET_LEN, "GREET CONNECT[n1] QUERY:SELECT[n1]", 1);
         b = be;
         PKT(&b, 1, "\xfc\x01"); /* a column count cut short */
-        check_stream("bad column count", SHIM_MYSQL_BACKEND, &b, &tr_syn, GREET_LEN, "GREET CONNECT[n1] BAD", -1);
+        check_stream_at("bad column count", SHIM_MYSQL_BACKEND, &b, &tr_syn, GREET_LEN, "GREET CONNECT[n1] BAD", -1);
         b = be;
         PKT(&b, 1, "\374\001\000\005"); /* 256 columns, then a "metadata follows" byte of 5 */
-        check_stream("long column count", SHIM_MYSQL_BACKEND, &b, &tr_syn, GREET_LEN, "GREET CONNECT[n1] BAD", -1);
+        check_stream_at("long column count", SHIM_MYSQL_BACKEND, &b, &tr_syn, GREET_LEN, "GREET CONNECT[n1] BAD", -1);
         b = be;
         PKT(&b, 1, "\x01");
         PKT(&b, 2, "\003abc\0\0\0");
-        check_stream("column def", SHIM_MYSQL_BACKEND, &b, &tr_syn, GREET_LEN, "GREET CONNECT[n1] BAD", -1);
+        check_stream_at("column def", SHIM_MYSQL_BACKEND, &b, &tr_syn, GREET_LEN, "GREET CONNECT[n1] BAD", -1);
         b = be;
         PKT(&b, 1, "\x01");
         PKT(&b, 2, "\x03" "def\0\0\0\0");
         PKT(&b, 3, "\x01" "1");
-        check_stream("missing EOF", SHIM_MYSQL_BACKEND, &b, &tr_syn, GREET_LEN, "GREET CONNECT[n1] BAD", -1);
+        check_stream_at("missing EOF", SHIM_MYSQL_BACKEND, &b, &tr_syn, GREET_LEN, "GREET CONNECT[n1] BAD", -1);
         b = be;
         PKT(&b, 1, "\x01");
         PKT(&b, 2, "\x03" "def\0\0\0\0");
-        check_stream("truncated result", SHIM_MYSQL_BACKEND, &b, &tr_syn, GREET_LEN, "GREET CONNECT[n1]", 0);
+        check_stream_at("truncated result", SHIM_MYSQL_BACKEND, &b, &tr_syn, GREET_LEN, "GREET CONNECT[n1]", 0);
         b = be;
         put(&b, "\x01\0\0", 3);
-        check_stream("truncated header", SHIM_MYSQL_BACKEND, &b, &tr_syn, GREET_LEN, "GREET CONNECT[n1]", 0);
+        check_stream_at("truncated header", SHIM_MYSQL_BACKEND, &b, &tr_syn, GREET_LEN, "GREET CONNECT[n1]", 0);
         fe.n = 0;
         put_response(&fe, CAPS_BASE);
         PKT(&fe, 0, "\026SELECT 1");
         frontend_trace(&fe, &tr_syn);
         b = be;
         PKT(&b, 1, "\0\1\0\0");
-        check_stream("short prepare OK", SHIM_MYSQL_BACKEND, &b, &tr_syn, GREET_LEN, "GREET CONNECT[n1] BAD", -1);
+        check_stream_at("short prepare OK", SHIM_MYSQL_BACKEND, &b, &tr_syn, GREET_LEN, "GREET CONNECT[n1] BAD", -1);
     }
 
     /* BAD is sticky; a zeroed state recovers; a corrupted one is BAD */
@@ -1255,7 +951,7 @@ static void test_query_attributes_and_misc(void)
     PKT(&fe, 3, "authdata");                   /* auth data: seq > 0, not a command */
     PKT(&fe, 0, "\016");
     PKT(&fe, 0, "\001");
-    check_stream("query attributes fe", SHIM_MYSQL_FRONTEND, &fe, NULL, 0,
+    check_stream_at("query attributes fe", SHIM_MYSQL_FRONTEND, &fe, NULL, 0,
                  "HS QUERY:UPDATE QUERY INIT_DB CHANGE_USER PING QUIT*", 1);
 
     /* answers: CHANGE_USER through an auth switch; a ping's OK; then an
@@ -1271,7 +967,7 @@ static void test_query_attributes_and_misc(void)
     PKT(&be, 1, "\0\0\0\2\0\0\0");
     PKT(&be, 0, "\0\0\0\2\0\0\0");             /* nothing pending: skipped */
     PKT(&be, 0, "\377\247\017#HY000The client was disconnected");
-    check_stream("misc be", SHIM_MYSQL_BACKEND, &be, &tr_syn, GREET_LEN,
+    check_stream_at("misc be", SHIM_MYSQL_BACKEND, &be, &tr_syn, GREET_LEN,
                  "GREET CONNECT[n1] QUERY:UPDATE[a1,n1] QUERY[n1] INIT_DB[n1] CHANGE_USER "
                  "PING[n1] SLEEP!4007:HY000", 1);
 }
@@ -1442,7 +1138,7 @@ static void test_detect(void)
     CHECK_EQ(shim_mysql_detect((const uint8_t *)"\027\0\0\0\377\001\000", 7), 0); /* code 1 */
     CHECK_EQ(shim_mysql_detect(NULL, 0), -1);
     session_load(&sess, my_cli, NSEG(my_cli));
-    CHECK_EQ(shim_mysql_detect(sess.be, sess.be_len), 1);
+    CHECK_EQ(shim_mysql_detect(sess.server, sess.server_len), 1);
     CHECK_STREQ(shim_mysql_cmd_name(SHIM_MYSQL_COM_QUERY), "COM_QUERY");
     CHECK_STREQ(shim_mysql_cmd_name(SHIM_MYSQL_CMD_CONNECT), "CONNECT");
     CHECK_STREQ(shim_mysql_cmd_name(0x99), "COM_UNKNOWN");

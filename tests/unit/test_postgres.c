@@ -33,15 +33,11 @@
 
 #define AREA (64 * 1024)
 #include "guard.h"
+#include "trace.h"
 
 /* ---------------------------------------------------------------- captures */
 
-/* One read of the recording proxy: '>' client->server, '<' server->client. */
-struct seg {
-    char dir;
-    uint32_t len;
-    const char *b;
-};
+/* One read of the recording proxy per segment (struct seg, trace.h). */
 
 static const struct seg pg_psql[] = {
     {'>', 8, "\000\000\000\010\004\322\026/"
@@ -473,184 +469,26 @@ static const struct seg pg_raw[] = {
     "E:42601 Z:I C:UPDATE:0/d1 Z:I C:DO C:SELECT:1 E:22012 Z:I/d1!22012r1 "    \
     "C:LISTEN C:NOTIFY Z:I/d1r0"
 
-/* ---------------------------------------------------------------- sessions */
-
-#define STREAM_CAP 16384
-#define MAXREC 400
-#define MAXSEG 128
-
-/* A capture split into its two directions. seg_fe[k] / seg_be[k]: where
- * segment k starts in its direction's stream. */
-struct session {
-    uint8_t fe[STREAM_CAP], be[STREAM_CAP];
-    size_t fe_len, be_len;
-    size_t nseg;
-    char dir[MAXSEG];
-    size_t fe_at[MAXSEG], be_at[MAXSEG];
-};
-
-static struct session sess;
-
-/* session_load: concatenate the segments of a capture. */
-static void session_load(struct session *s, const struct seg *segs, size_t n)
-{
-    size_t k;
-    memset(s, 0, sizeof(*s));
-    if (n > MAXSEG) {
-        fprintf(stderr, "too many segments\n");
-        exit(2);
-    }
-    for (k = 0; k < n; k++) {
-        s->dir[k] = segs[k].dir;
-        s->fe_at[k] = s->fe_len;
-        s->be_at[k] = s->be_len;
-        if (segs[k].dir == '>') {
-            memcpy(s->fe + s->fe_len, segs[k].b, segs[k].len);
-            s->fe_len += segs[k].len;
-        } else {
-            memcpy(s->be + s->be_len, segs[k].b, segs[k].len);
-            s->be_len += segs[k].len;
-        }
-        if (s->fe_len > STREAM_CAP - 1024 || s->be_len > STREAM_CAP - 1024) {
-            fprintf(stderr, "capture too big\n");
-            exit(2);
-        }
-    }
-    s->nseg = n;
-}
-
-/* be_point: the backend offset at which the frontend byte at offset
- * fe_end - 1 had been sent (the bytes of the backend read before it). */
-static size_t be_point(const struct session *s, size_t fe_end)
-{
-    size_t k, at = 0;
-    for (k = 0; k < s->nseg; k++)
-        if (s->dir[k] == '>' && s->fe_at[k] < fe_end)
-            at = s->be_at[k];
-    return at;
-}
-
 /* ---------------------------------------------------------------- traces */
 
-struct rec {
-    int rc;
-    struct shim_pg_event ev;
-    uint64_t off;   /* stream offset just after the event */
-    size_t point;   /* frontend events: backend offset where it was sent */
-};
+#define DB(x) shim_pg_##x
+#define DB_RC(x) SHIM_PG_##x
+#define DB_STATE struct shim_pg
+#include "trace_db.h"
 
-struct trace {
-    int n;
-    int overflow;
-    struct rec r[MAXREC];
-};
-
-static struct trace tr_fe, tr_whole, tr_other;
-
-static void record(struct trace *t, int rc, const struct shim_pg_event *ev, uint64_t off)
+/* same_event: the fields a caller reads. */
+static int same_event(const struct shim_pg_event *x, const struct shim_pg_event *y)
 {
-    struct rec *r;
-    if (t->n >= MAXREC) {
-        t->overflow = 1;
-        return;
-    }
-    r = &t->r[t->n++];
-    memset(r, 0, sizeof(*r));
-    r->rc = rc;
-    r->off = off;
-    if (ev)
-        r->ev = *ev;
+    return x->type == y->type && x->kind == y->kind && x->op == y->op && x->txn == y->txn &&
+           x->flags == y->flags && x->done == y->done && x->aborted == y->aborted &&
+           memcmp(x->sqlstate, y->sqlstate, 6) == 0 && x->code == y->code && x->msg_len == y->msg_len &&
+           x->rows == y->rows;
 }
 
-/* same_trace: every record equal (events compared field by field). */
-static int same_trace(const struct trace *a, const struct trace *b)
+static void check_event(const struct shim_pg_event *e)
 {
-    int k;
-    if (a->n != b->n || a->overflow != b->overflow)
-        return 0;
-    for (k = 0; k < a->n; k++) {
-        const struct rec *x = &a->r[k], *y = &b->r[k];
-        if (x->rc != y->rc || x->off != y->off || x->ev.type != y->ev.type ||
-            x->ev.kind != y->ev.kind || x->ev.op != y->ev.op || x->ev.txn != y->ev.txn ||
-            x->ev.flags != y->ev.flags || x->ev.done != y->ev.done ||
-            x->ev.aborted != y->ev.aborted || memcmp(x->ev.sqlstate, y->ev.sqlstate, 6) != 0 ||
-            x->ev.code != y->ev.code || x->ev.msg_len != y->ev.msg_len || x->ev.rows != y->ev.rows)
-            return 0;
-    }
-    return 1;
-}
-
-/*
- * run: feed in[0..len) to a fresh parser of the given mode, in the chunks
- * delimited by the ascending offsets cuts[0..ncuts); a backend run also
- * cuts at the send points of the frontend events in fe (when not NULL)
- * and calls shim_pg_expect for each at its point. Records the trace.
- */
-static void run(int mode, const uint8_t *in, size_t len, const size_t *cuts, size_t ncuts,
-                const struct trace *fe, struct trace *t)
-{
-    struct shim_pg st;
-    struct shim_pg_event ev;
-    size_t a = 0, b, off, c, ci = 0;
-    int fi = 0, rc, stopped = 0;
-
-    memset(t, 0, sizeof(*t));
-    shim_pg_init(&st, (enum shim_pg_mode)mode);
-    while (a <= len) {
-        const uint8_t *p;
-        /* the expectations due here */
-        while (fe && fi < fe->n && fe->r[fi].point <= a) {
-            if (fe->r[fi].rc == SHIM_PG_EVENT)
-                shim_pg_expect(&st, &fe->r[fi].ev);
-            fi++;
-        }
-        if (a == len)
-            break;
-        /* the next boundary: a cut or a send point */
-        b = len;
-        while (ci < ncuts && cuts[ci] <= a)
-            ci++;
-        if (ci < ncuts && cuts[ci] < b)
-            b = cuts[ci];
-        if (fe && fi < fe->n && fe->r[fi].point < b)
-            b = fe->r[fi].point;
-        p = at_guard(in + a, b - a);
-        off = 0;
-        while (!stopped) {
-            memset(&ev, 0xA5, sizeof(ev));
-            rc = shim_pg_feed(&st, p + off, b - a - off, &ev, &c);
-            CHECK(c <= b - a - off);
-            if (rc == SHIM_PG_EVENT) {
-                CHECK(c > 0);
-                if (c == 0)
-                    return;
-                off += c;
-                CHECK(ev.sqlstate[5] == 0);
-                CHECK(ev.aborted <= ev.done);
-                record(t, rc, &ev, a + off);
-                continue;
-            }
-            if (rc == SHIM_PG_NEED_MORE) {
-                CHECK_EQ(off + c, b - a);
-                break;
-            }
-            CHECK(rc == SHIM_PG_BAD || rc == SHIM_PG_ENCRYPTED);
-            record(t, rc, NULL, a + off + c);
-            CHECK_EQ(shim_pg_feed(&st, p, b - a, &ev, &c), rc); /* sticky */
-            CHECK_EQ(c, 0);
-            stopped = 1;
-        }
-        a = b;
-    }
-    record(t, 100 + shim_pg_idle(&st), NULL, len);
-}
-
-/* mark_points: fill in each frontend event's send point. */
-static void mark_points(struct trace *fe, const struct session *s)
-{
-    int k;
-    for (k = 0; k < fe->n; k++)
-        fe->r[k].point = be_point(s, fe->r[k].off);
+    CHECK(e->sqlstate[5] == 0);
+    CHECK(e->aborted <= e->done);
 }
 
 /* ---------------------------------------------------------------- rendering */
@@ -661,167 +499,67 @@ static const char *req_kind(int k)
 }
 
 /*
- * render: one token per record, space separated:
+ * render_event: the token of one event (render, trace_db.h, puts them
+ * one per record, space separated):
  *   frontend: STARTUP SSLREQ GSSREQ CANCEL SYNC TERM, Q:op (simple query),
  *             X:op (Execute), F:op (FunctionCall)
  *   backend:  SSL:S / SSL:N, C:op[:rows], E:sqlstate, I (empty), s
  *             (suspended), Z:txn; then /d<done>[a<aborted>] when done > 0,
  *             "!" error flag on a READY (with its sqlstate), r<rows> on a
  *             READY that completed something, "*" startup READY, "~" fatal
- *   either:   BAD / ENCRYPTED when the stream stops; the final IDLE state is
- *             not rendered (checked separately).
+ *   (BAD / ENCRYPTED when the stream stops, the final IDLE state not
+ *   rendered: render's).
  */
-static void render(const struct trace *t, char *out, size_t cap)
+static void render_event(const struct shim_pg_event *e, char *out, size_t cap, size_t *n)
 {
-    size_t n = 0;
-    int k;
-    out[0] = 0;
-#define PUT(...) do { if (n < cap) n += (size_t)snprintf(out + n, cap - n, __VA_ARGS__); } while (0)
-    for (k = 0; k < t->n; k++) {
-        const struct rec *r = &t->r[k];
-        const struct shim_pg_event *e = &r->ev;
-        if (r->rc >= 99)
-            continue;
-        if (k)
-            PUT(" ");
-        if (r->rc == SHIM_PG_BAD) {
-            PUT("BAD");
-            continue;
-        }
-        if (r->rc == SHIM_PG_ENCRYPTED) {
-            PUT("ENCRYPTED");
-            continue;
-        }
-        switch (e->type) {
-        case SHIM_PG_EV_STARTUP: PUT("STARTUP"); break;
-        case SHIM_PG_EV_SSL_REQUEST: PUT((e->flags & SHIM_PG_F_GSS) ? "GSSREQ" : "SSLREQ"); break;
-        case SHIM_PG_EV_CANCEL: PUT("CANCEL"); break;
-        case SHIM_PG_EV_SYNC: PUT("SYNC"); break;
-        case SHIM_PG_EV_TERMINATE: PUT("TERM"); break;
-        case SHIM_PG_EV_REQ: PUT("%s:%s", req_kind(e->kind), shim_sql_op_name(e->op)); break;
-        case SHIM_PG_EV_SSL_ANSWER: PUT("SSL:%s", (e->flags & SHIM_PG_F_ACCEPTED) ? "S" : "N"); break;
-        case SHIM_PG_EV_RESP:
-            switch (e->kind) {
-            case SHIM_PG_RESP_COMPLETE:
-                PUT("C:%s", shim_sql_op_name(e->op));
-                if (e->flags & SHIM_PG_F_ROWS)
-                    PUT(":%llu", (unsigned long long)e->rows);
-                break;
-            case SHIM_PG_RESP_ERROR: PUT("E:%s%s", e->sqlstate, (e->flags & SHIM_PG_F_FATAL) ? "~" : ""); break;
-            case SHIM_PG_RESP_EMPTY: PUT("I"); break;
-            case SHIM_PG_RESP_SUSPENDED: PUT("s"); break;
-            case SHIM_PG_RESP_READY:
-                PUT("Z:%c", e->txn);
-                if (e->flags & SHIM_PG_F_STARTUP)
-                    PUT("*");
-                break;
-            default: PUT("RESP?%d", e->kind); break;
-            }
-            if (e->done) {
-                PUT("/d%u", e->done);
-                if (e->aborted)
-                    PUT("a%u", e->aborted);
-            }
-            if (e->kind == SHIM_PG_RESP_READY && e->done && e->done > e->aborted) {
-                if (e->flags & SHIM_PG_F_ERROR)
-                    PUT("!%s", e->sqlstate);
-                if (e->flags & SHIM_PG_F_ROWS)
-                    PUT("r%llu", (unsigned long long)e->rows);
-            }
-            if (e->flags & SHIM_PG_F_DESYNC)
-                PUT("#");
-            if (e->flags & SHIM_PG_F_RESYNC)
-                PUT("@");
+#define PUT(...) appendf(out, cap, n, __VA_ARGS__)
+    switch (e->type) {
+    case SHIM_PG_EV_STARTUP: PUT("STARTUP"); break;
+    case SHIM_PG_EV_SSL_REQUEST: PUT((e->flags & SHIM_PG_F_GSS) ? "GSSREQ" : "SSLREQ"); break;
+    case SHIM_PG_EV_CANCEL: PUT("CANCEL"); break;
+    case SHIM_PG_EV_SYNC: PUT("SYNC"); break;
+    case SHIM_PG_EV_TERMINATE: PUT("TERM"); break;
+    case SHIM_PG_EV_REQ: PUT("%s:%s", req_kind(e->kind), shim_sql_op_name(e->op)); break;
+    case SHIM_PG_EV_SSL_ANSWER: PUT("SSL:%s", (e->flags & SHIM_PG_F_ACCEPTED) ? "S" : "N"); break;
+    case SHIM_PG_EV_RESP:
+        switch (e->kind) {
+        case SHIM_PG_RESP_COMPLETE:
+            PUT("C:%s", shim_sql_op_name(e->op));
+            if (e->flags & SHIM_PG_F_ROWS)
+                PUT(":%llu", (unsigned long long)e->rows);
             break;
-        default: PUT("?%d", e->type); break;
+        case SHIM_PG_RESP_ERROR: PUT("E:%s%s", e->sqlstate, (e->flags & SHIM_PG_F_FATAL) ? "~" : ""); break;
+        case SHIM_PG_RESP_EMPTY: PUT("I"); break;
+        case SHIM_PG_RESP_SUSPENDED: PUT("s"); break;
+        case SHIM_PG_RESP_READY:
+            PUT("Z:%c", e->txn);
+            if (e->flags & SHIM_PG_F_STARTUP)
+                PUT("*");
+            break;
+        default: PUT("RESP?%d", e->kind); break;
         }
+        if (e->done) {
+            PUT("/d%u", e->done);
+            if (e->aborted)
+                PUT("a%u", e->aborted);
+        }
+        if (e->kind == SHIM_PG_RESP_READY && e->done && e->done > e->aborted) {
+            if (e->flags & SHIM_PG_F_ERROR)
+                PUT("!%s", e->sqlstate);
+            if (e->flags & SHIM_PG_F_ROWS)
+                PUT("r%llu", (unsigned long long)e->rows);
+        }
+        if (e->flags & SHIM_PG_F_DESYNC)
+            PUT("#");
+        if (e->flags & SHIM_PG_F_RESYNC)
+            PUT("@");
+        break;
+    default: PUT("?%d", e->type); break;
     }
 #undef PUT
 }
 
-/* ---------------------------------------------------------------- split checks */
-
-static uint64_t rng_state;
-static size_t rnd(size_t n)
-{
-    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-    return (size_t)(rng_state >> 33) % n;
-}
-
-static size_t cuts[STREAM_CAP];
-
-/*
- * check_splits: the whole run of one direction, then byte by byte, every
- * two-way split and 50 random partitions, each compared with the whole.
- */
-static void check_splits(const char *name, int mode, const uint8_t *in, size_t len,
-                         const struct trace *fe)
-{
-    size_t k, n;
-    int r;
-    run(mode, in, len, NULL, 0, fe, &tr_whole);
-    CHECK(!tr_whole.overflow);
-
-    for (k = 0; k + 1 < len; k++)
-        cuts[k] = k + 1;
-    run(mode, in, len, cuts, len ? len - 1 : 0, fe, &tr_other);
-    unit_set_context("%s: byte by byte", name);
-    CHECK(same_trace(&tr_whole, &tr_other));
-
-    for (k = 1; k < len; k++) {
-        cuts[0] = k;
-        run(mode, in, len, cuts, 1, fe, &tr_other);
-        unit_set_context("%s: split at %zu", name, k);
-        CHECK(same_trace(&tr_whole, &tr_other));
-    }
-    rng_state = len;
-    for (r = 0; r < 50; r++) {
-        size_t at = 0;
-        n = 0;
-        while (1) {
-            at += 1 + rnd(r < 25 ? 7 : 200);
-            if (at >= len)
-                break;
-            cuts[n++] = at;
-        }
-        run(mode, in, len, cuts, n, fe, &tr_other);
-        unit_set_context("%s: random partition %d", name, r);
-        CHECK(same_trace(&tr_whole, &tr_other));
-    }
-    unit_context[0] = 0;
-}
-
-static char got[16384];
-
-/* check_session: both directions of a capture: splits, expected renders,
- * both parsers end idle. */
-static void check_session(const char *name, const struct seg *segs, size_t nseg,
-                          const char *want_fe, const char *want_be)
-{
-    char label[64];
-    session_load(&sess, segs, nseg);
-
-    snprintf(label, sizeof(label), "%s frontend", name);
-    check_splits(label, SHIM_PG_FRONTEND, sess.fe, sess.fe_len, NULL);
-    tr_fe = tr_whole;
-    mark_points(&tr_fe, &sess);
-    render(&tr_fe, got, sizeof(got));
-    unit_set_context("%s", label);
-    CHECK_STREQ(got, want_fe);
-    CHECK(tr_fe.n > 0 && tr_fe.r[tr_fe.n - 1].rc == 101); /* idle at the end */
-
-    snprintf(label, sizeof(label), "%s backend", name);
-    check_splits(label, SHIM_PG_BACKEND, sess.be, sess.be_len, &tr_fe);
-    render(&tr_whole, got, sizeof(got));
-    unit_set_context("%s", label);
-    CHECK_STREQ(got, want_be);
-    CHECK(tr_whole.n > 0 && tr_whole.r[tr_whole.n - 1].rc == 101);
-    unit_context[0] = 0;
-}
-
 /* ---------------------------------------------------------------- capture tests */
-
-#define NSEG(a) (sizeof(a) / sizeof((a)[0]))
 
 static void test_psql_simple(void)
 {
@@ -849,21 +587,6 @@ static void test_raw_batches(void)
 
 /* ---------------------------------------------------------------- synthetic streams */
 
-struct buf {
-    uint8_t b[8192];
-    size_t n;
-};
-
-static void put(struct buf *b, const void *p, size_t n)
-{
-    if (b->n + n > sizeof(b->b)) {
-        fprintf(stderr, "buffer full\n");
-        exit(2);
-    }
-    memcpy(b->b + b->n, p, n);
-    b->n += n;
-}
-
 static void put32(struct buf *b, uint32_t v)
 {
     uint8_t x[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
@@ -888,35 +611,6 @@ static void put_startup(struct buf *b)
     put32(b, (uint32_t)(8 + sizeof(params)));
     put32(b, 196608);
     put(b, params, sizeof(params));
-}
-
-static struct trace tr_syn;
-static char want[4096];
-
-/*
- * check_stream: feed a synthetic stream whole and in every split (with the
- * frontend events of fe_tr, all sent before the first backend byte, when
- * given), compare with the expected render and the final idle state.
- */
-static void check_stream(const char *name, int mode, const struct buf *in, struct trace *fe_tr,
-                         const char *want_render, int want_idle)
-{
-    int k;
-    if (fe_tr)
-        for (k = 0; k < fe_tr->n; k++)
-            fe_tr->r[k].point = 0;
-    check_splits(name, mode, in->b, in->n, fe_tr);
-    render(&tr_whole, got, sizeof(got));
-    unit_set_context("%s", name);
-    CHECK_STREQ(got, want_render);
-    CHECK(tr_whole.n > 0 && tr_whole.r[tr_whole.n - 1].rc == 100 + want_idle);
-    unit_context[0] = 0;
-}
-
-/* frontend_trace: the whole-run trace of a frontend stream into *t. */
-static void frontend_trace(const struct buf *in, struct trace *t)
-{
-    run(SHIM_PG_FRONTEND, in->b, in->n, NULL, 0, NULL, t);
 }
 
 static void test_ssl_accepted(void)
@@ -1228,9 +922,9 @@ static void test_detect(void)
     CHECK_EQ(shim_pg_detect(NULL, 0), -1);
     /* the captures' first bytes */
     session_load(&sess, pg_psql, NSEG(pg_psql));
-    CHECK_EQ(shim_pg_detect(sess.fe, sess.fe_len), 1);
+    CHECK_EQ(shim_pg_detect(sess.client, sess.client_len), 1);
     session_load(&sess, pg_raw, NSEG(pg_raw));
-    CHECK_EQ(shim_pg_detect(sess.fe, sess.fe_len), 1);
+    CHECK_EQ(shim_pg_detect(sess.client, sess.client_len), 1);
 }
 
 /* ---------------------------------------------------------------- sqlop */

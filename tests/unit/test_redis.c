@@ -24,7 +24,6 @@
  */
 #include "shim/proto/redis.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -40,31 +39,11 @@
 
 /* ---------------------------------------------------------------- traces */
 
-#define TRACE_CAP 16384
-
-struct trace {
-    size_t len;
-    int overflow;
-    char s[TRACE_CAP];
-};
-
-/* put: append printf-style text to a trace. */
-static void put(struct trace *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct trace *t, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-    if (t->overflow)
-        return;
-    va_start(ap, fmt);
-    n = vsnprintf(t->s + t->len, TRACE_CAP - t->len, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= TRACE_CAP - t->len) {
-        t->overflow = 1;
-        return;
-    }
-    t->len += (size_t)n;
-}
+#define TXT(x) shim_redis_##x
+#define TXT_RC(x) SHIM_REDIS_##x
+#define TXT_STATE struct shim_redis
+#define TXT_EVENT struct shim_redis_event
+#include "trace_text.h"
 
 /* err_ok: an error code is NUL-terminated and [A-Z]* (empty iff no error). */
 static int err_ok(const struct shim_redis_event *ev)
@@ -110,139 +89,23 @@ static void note(struct trace *t, const struct shim_redis_event *ev, uint64_t of
     }
 }
 
-/*
- * run: feed in[0..len) to a fresh parser in the chunks delimited by the
- * ncuts ascending offsets of cuts, as a careful caller would (loop until
- * NEED_MORE), then call eof; record the trace.
- */
-static void run(const uint8_t *in, size_t len, int mode, const size_t *cuts, size_t ncuts,
-                struct trace *t)
+/* The caller tells a Redis parser nothing; every event takes a byte. */
+static void caller_start(struct shim_redis *st, struct caller *k)
 {
-    struct shim_redis st;
-    struct shim_redis_event ev;
-    size_t ci, a = 0, b, off, c;
-    int rc, last = SHIM_REDIS_EV_REQ_DONE;
-
-    t->len = 0;
-    t->overflow = 0;
-    t->s[0] = 0;
-    if (mode == SHIM_REDIS_REQUEST)
-        memset(&st, 0, sizeof(st)); /* zero-filled state is a request parser */
-    else
-        shim_redis_init(&st, SHIM_REDIS_RESPONSE);
-    for (ci = 0; ci <= ncuts; ci++, a = b) {
-        const uint8_t *p;
-        b = ci < ncuts ? cuts[ci] : len;
-        p = at_guard(in + a, b - a);
-        off = 0;
-        for (;;) {
-            memset(&ev, 0xA5, sizeof(ev));
-            c = (size_t)-1;
-            rc = shim_redis_feed(&st, p + off, b - a - off, &ev, &c);
-            CHECK(c <= b - a - off);
-            if (rc == SHIM_REDIS_EVENT) {
-                CHECK(c >= 1);
-                off += c;
-                /* grammar: BEGIN, DONE, BEGIN, DONE ... for requests */
-                if (mode == SHIM_REDIS_REQUEST) {
-                    CHECK(ev.type == (last == SHIM_REDIS_EV_REQ_DONE ? SHIM_REDIS_EV_REQ_BEGIN
-                                                                      : SHIM_REDIS_EV_REQ_DONE));
-                    last = ev.type;
-                }
-                note(t, &ev, a + off, mode);
-                if (c == 0)
-                    return;
-                continue;
-            }
-            if (rc == SHIM_REDIS_NEED_MORE) {
-                CHECK_EQ(off + c, b - a);
-                break;
-            }
-            CHECK_EQ(rc, SHIM_REDIS_BAD);
-            put(t, "%sBAD@%llu", t->len ? " " : "", (unsigned long long)(a + off + c));
-            /* sticky */
-            CHECK_EQ(shim_redis_feed(&st, p, b - a, &ev, &c), SHIM_REDIS_BAD);
-            CHECK_EQ(c, 0);
-            CHECK_EQ(shim_redis_eof(&st), SHIM_REDIS_BAD);
-            return;
-        }
-    }
-    rc = shim_redis_eof(&st);
-    put(t, "%sEOF=%s", t->len ? " " : "",
-        rc == SHIM_REDIS_IDLE ? "IDLE" : rc == SHIM_REDIS_TRUNCATED ? "TRUNC" : "?");
-    /* closed afterwards */
-    CHECK_EQ(shim_redis_eof(&st), SHIM_REDIS_IDLE);
-    CHECK_EQ(shim_redis_feed(&st, in, len, &ev, &c), SHIM_REDIS_BAD);
 }
 
-/* same: compare a run's trace with the reference; print both on failure. */
-static int same(const struct trace *ref, const struct trace *t, const char *how)
+static int caller_progress(struct caller *k, const struct shim_redis_event *ev, size_t c)
 {
-    int ok = !ref->overflow && !t->overflow && ref->len == t->len && memcmp(ref->s, t->s, t->len) == 0;
-    CHECK_MSG(ok, "%s differs:\n  whole: %s\n  this:  %s", how, ref->s, t->s);
-    return ok;
+    CHECK(c >= 1);
+    return c != 0;
 }
 
-static struct trace ref_t, cur_t;
-static size_t cuts_buf[1u << 16];
-
-/* lcg: deterministic pseudo-random numbers for the partitions. */
-static uint32_t lcg_state = 12345;
-static uint32_t lcg(void)
+static void caller_answered(struct shim_redis *st, struct caller *k)
 {
-    lcg_state = lcg_state * 1103515245u + 12345u;
-    return lcg_state >> 8;
 }
 
-/*
- * check_stream_n: run in[0..len) every way and compare with `expect` (the
- * whole run) and with each other. Long inputs (over 4096 bytes) are split
- * in two at 1024 evenly spaced positions instead of every one.
- */
-static void check_stream_n(const char *name, const void *inp, size_t len, int mode, const char *expect)
-{
-    const uint8_t *in = inp;
-    size_t k, i, n;
-    int r;
-
-    unit_set_context("%s", name);
-    run(in, len, mode, NULL, 0, &ref_t);
-    if (expect)
-        CHECK_MSG(!ref_t.overflow && strcmp(ref_t.s, expect) == 0, "trace:\n  got:      %s\n  expected: %s",
-                  ref_t.s, expect);
-    /* one byte at a time */
-    if (len > 1 && len - 1 <= SHIM_ARRAY_LEN_(cuts_buf)) {
-        for (k = 1; k < len; k++)
-            cuts_buf[k - 1] = k;
-        run(in, len, mode, cuts_buf, len - 1, &cur_t);
-        same(&ref_t, &cur_t, "byte at a time");
-    }
-    /* split in two at every position (bounded for long inputs) */
-    for (k = 0; k <= len; k += (len > 4096 ? len / 1024 : 1)) {
-        cuts_buf[0] = k;
-        run(in, len, mode, cuts_buf, 1, &cur_t);
-        if (!same(&ref_t, &cur_t, "split in two"))
-            fprintf(stderr, "  at %zu\n", k);
-    }
-    /* pseudo-random partitions */
-    for (r = 0; r < 8; r++) {
-        n = 0;
-        for (i = 0; i < len && n < SHIM_ARRAY_LEN_(cuts_buf);) {
-            i += 1 + lcg() % (r < 4 ? 7 : 97);
-            if (i < len)
-                cuts_buf[n++] = i;
-        }
-        run(in, len, mode, cuts_buf, n, &cur_t);
-        same(&ref_t, &cur_t, "random partition");
-    }
-    unit_set_context("%s", "");
-}
-
-/* check_stream on a string literal (its NUL not included). */
-#define check_stream(name, lit, mode, expect) check_stream_n(name, lit, sizeof(lit) - 1, mode, expect)
 #define REQ SHIM_REDIS_REQUEST
 #define RSP SHIM_REDIS_RESPONSE
-
 
 /* ---------------------------------------------------------------- captured byte streams */
 
@@ -699,50 +562,50 @@ static void test_bad(void)
     /* nesting 100000 deep: BAD at the 17th level, no recursion, no crash */
     n = repeat(big, sizeof(big), "*1\r\n", 100000);
     unit_set_context("deep arrays");
-    run(big, n, RSP, NULL, 0, &ref_t);
+    run(big, n, RSP, NULL, NULL, 0, &ref_t);
     CHECK_STREQ(ref_t.s, "BAD@67");
     n = repeat(big, sizeof(big), "%1\r\n+k\r\n", 100000);
-    run(big, n, RSP, NULL, 0, &ref_t);
+    run(big, n, RSP, NULL, NULL, 0, &ref_t);
     CHECK_STREQ(ref_t.s, "BAD@131");
     n = repeat(big, sizeof(big), "|1\r\n", 100000);
-    run(big, n, RSP, NULL, 0, &ref_t);
+    run(big, n, RSP, NULL, NULL, 0, &ref_t);
     CHECK_STREQ(ref_t.s, "BAD@67");
     n = repeat(big, sizeof(big), ">1\r\n*?\r\n", 100000);
-    run(big, n, RSP, NULL, 0, &ref_t);
+    run(big, n, RSP, NULL, NULL, 0, &ref_t);
     CHECK_STREQ(ref_t.s, "BAD@67");
     /* but 100000 attributes in a row are fine: no state grows */
     n = repeat(big, sizeof(big), "|0\r\n", 100000);
     n += repeat(big + n, sizeof(big) - n, "+OK\r\n", 1);
-    run(big, n, RSP, NULL, 0, &ref_t);
+    run(big, n, RSP, NULL, NULL, 0, &ref_t);
     snprintf(expect, sizeof(expect), "R@%zu:+,0,1a EOF=IDLE", n);
     CHECK_STREQ(ref_t.s, expect);
     /* a wide array is fine too */
     n = repeat(big, sizeof(big), "*100000\r\n", 1);
     n += repeat(big + n, sizeof(big) - n, "$-1\r\n", 60000);
     n += repeat(big + n, sizeof(big) - n, ":1\r\n", 40000);
-    run(big, n, RSP, NULL, 0, &ref_t);
+    run(big, n, RSP, NULL, NULL, 0, &ref_t);
     snprintf(expect, sizeof(expect), "R@%zu:*,60000,40000 EOF=IDLE", n);
     CHECK_STREQ(ref_t.s, expect);
 
     /* a simple string over SHIM_REDIS_LINE_CAP */
     big[0] = '+';
     memset(big + 1, 'a', SHIM_REDIS_LINE_CAP + 1);
-    run(big, SHIM_REDIS_LINE_CAP + 2, RSP, NULL, 0, &ref_t);
+    run(big, SHIM_REDIS_LINE_CAP + 2, RSP, NULL, NULL, 0, &ref_t);
     snprintf(expect, sizeof(expect), "BAD@%u", SHIM_REDIS_LINE_CAP + 1);
     CHECK_STREQ(ref_t.s, expect);
     cuts_buf[0] = 1000;
     cuts_buf[1] = SHIM_REDIS_LINE_CAP;
-    run(big, SHIM_REDIS_LINE_CAP + 2, RSP, cuts_buf, 2, &cur_t);
+    run(big, SHIM_REDIS_LINE_CAP + 2, RSP, NULL, cuts_buf, 2, &cur_t);
     CHECK_STREQ(cur_t.s, expect);
     /* exactly at the cap it is fine */
     memcpy(big + 1 + SHIM_REDIS_LINE_CAP, "\r\n", 2);
-    run(big, SHIM_REDIS_LINE_CAP + 3, RSP, NULL, 0, &ref_t);
+    run(big, SHIM_REDIS_LINE_CAP + 3, RSP, NULL, NULL, 0, &ref_t);
     snprintf(expect, sizeof(expect), "R@%u:+,0,1 EOF=IDLE", SHIM_REDIS_LINE_CAP + 3);
     CHECK_STREQ(ref_t.s, expect);
     /* an inline command over SHIM_REDIS_INLINE_CAP */
     memcpy(big, "SET k ", 6);
     memset(big + 6, 'v', SHIM_REDIS_INLINE_CAP);
-    run(big, SHIM_REDIS_INLINE_CAP + 6, REQ, NULL, 0, &ref_t);
+    run(big, SHIM_REDIS_INLINE_CAP + 6, REQ, NULL, NULL, 0, &ref_t);
     snprintf(expect, sizeof(expect), "B@1i BAD@%u", SHIM_REDIS_INLINE_CAP);
     CHECK_STREQ(ref_t.s, expect);
     unit_set_context("%s", "");
