@@ -432,6 +432,56 @@ while True:
     time.sleep(0.05)
 '
 
+# dashboard_targets: what the dashboard's Prometheus scrapes, started and
+# scraped for a few seconds: nginx under the shim, redis-server under the shim
+# (when installed) and a Python client under the shim, all on loopback; and a
+# real Prometheus on $pport scraping them every second. Sets port, eport,
+# pport, rport (0 without redis) and instances (their exporters, a|b|c).
+dashboard_targets() {
+    # what Prometheus scrapes: nginx under the shim and a client under the shim
+    nginx_shim
+    rport=0
+    local cport closed report targets="\"127.0.0.1:$eport\""
+    instances="127.0.0.1:$eport"
+    cport=$(free_port)
+    closed=$(free_port)
+    # Redis under the shim too (the database panels' served side), when there
+    if command -v redis-server >/dev/null; then
+        rport=$(free_port)
+        report=$(free_port)
+        shim_env "$report"
+        start_redis "$rport" "${SHIM_ENV[@]}"
+        wait_exporter "$report"
+        targets+=", \"127.0.0.1:$report\""
+        instances+="|127.0.0.1:$report"
+    fi
+    targets+=", \"127.0.0.1:$cport\""
+    instances+="|127.0.0.1:$cport"
+    shim_env "$cport"
+    start_bg client "${SHIM_ENV[@]}" "$PY" -c "$CLIENT_PY" "$port" "$closed" "$rport"
+    wait_exporter "$cport"
+
+    pport=$(free_port)
+    cat >"$BATS_TEST_TMPDIR/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: promshim
+    scrape_interval: 1s
+    static_configs:
+      - targets: [$targets]
+EOF
+    start_prometheus "$pport" "$BATS_TEST_TMPDIR/prometheus.yml"
+    # every target up and scraped for a few seconds
+    local ntargets
+    ntargets=$(tr '|' '\n' <<<"$instances" | wc -l)
+    wait_until 30 prom_nonempty "$pport" "sum(up{job=\"promshim\"}) == $ntargets and min(count_over_time(up{job=\"promshim\"}[1m])) >= 6" ||
+        fail "prometheus did not scrape every target"
+    wait_until 10 prom_nonempty "$pport" 'sum(rate(promshim_connect_errors_total{job="promshim"}[1m])) > 0' ||
+        fail "no connect errors reached prometheus"
+}
+
 @test "the Grafana dashboard: valid JSON, and every panel query is valid PromQL with data from a real Prometheus" {
     [[ -x "$PROMETHEUS" ]] || skip "prometheus not installed"
     # structure
@@ -476,46 +526,7 @@ sys.exit(1 if problems else 0)
 PYEOF
     assert_success
 
-    # what Prometheus scrapes: nginx under the shim and a client under the shim
-    nginx_shim
-    local cport closed rport=0 report pport targets="\"127.0.0.1:$eport\"" instances="127.0.0.1:$eport"
-    cport=$(free_port)
-    closed=$(free_port)
-    # Redis under the shim too (the database panels' served side), when there
-    if command -v redis-server >/dev/null; then
-        rport=$(free_port)
-        report=$(free_port)
-        shim_env "$report"
-        start_redis "$rport" "${SHIM_ENV[@]}"
-        wait_exporter "$report"
-        targets+=", \"127.0.0.1:$report\""
-        instances+="|127.0.0.1:$report"
-    fi
-    targets+=", \"127.0.0.1:$cport\""
-    instances+="|127.0.0.1:$cport"
-    shim_env "$cport"
-    start_bg client "${SHIM_ENV[@]}" "$PY" -c "$CLIENT_PY" "$port" "$closed" "$rport"
-    wait_exporter "$cport"
-
-    pport=$(free_port)
-    cat >"$BATS_TEST_TMPDIR/prometheus.yml" <<EOF
-global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-scrape_configs:
-  - job_name: promshim
-    scrape_interval: 1s
-    static_configs:
-      - targets: [$targets]
-EOF
-    start_prometheus "$pport" "$BATS_TEST_TMPDIR/prometheus.yml"
-    # both targets up and scraped for a few seconds
-    local ntargets
-    ntargets=$(tr '|' '\n' <<<"$instances" | wc -l)
-    wait_until 30 prom_nonempty "$pport" "sum(up{job=\"promshim\"}) == $ntargets and min(count_over_time(up{job=\"promshim\"}[1m])) >= 6" ||
-        fail "prometheus did not scrape every target"
-    wait_until 10 prom_nonempty "$pport" 'sum(rate(promshim_connect_errors_total{job="promshim"}[1m])) > 0' ||
-        fail "no connect errors reached prometheus"
+    dashboard_targets
 
     # every target of every panel, with Grafana's variables substituted
     # shellcheck disable=SC2016  # Python source
@@ -559,6 +570,111 @@ sys.exit(1 if bad else 0)
     echo "$output" >"$BATS_TEST_TMPDIR/panels.txt"
     assert_success
     refute_output --partial INVALID
+}
+
+# build_renderer: scripts/grafana/render built in $REPO/build/grafana-render
+# (npm ci from its lock file, then vite build), the install kept while the lock
+# file is unchanged. Prints why and fails when it cannot be built here.
+build_renderer() {
+    local src="$REPO/scripts/grafana/render" dst="$REPO/build/grafana-render" major minor
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        echo "node and npm are not installed (Debian's nodejs and npm; Node.js 20.19 or later)"
+        return 1
+    fi
+    IFS=. read -r major minor _ <<<"$(node --version | tr -d v)"
+    if ((major < 20 || (major == 20 && minor < 19))); then
+        echo "Node.js $(node --version) is older than the 20.19 that vite 8 needs"
+        return 1
+    fi
+    mkdir -p "$dst"
+    cp "$src"/package.json "$src"/package-lock.json "$src"/index.html "$src"/main.jsx "$src"/vite.config.js "$dst"/
+    if ! cmp -s "$src/package-lock.json" "$dst/node_modules/.promshim-lock"; then
+        (cd "$dst" && timeout 600 npm ci --no-audit --no-fund --loglevel=error) >"$BATS_TEST_TMPDIR/npm.log" 2>&1 || {
+            echo "npm ci failed (is the npm registry reachable?): $(tail -3 "$BATS_TEST_TMPDIR/npm.log")"
+            return 1
+        }
+        cp "$src/package-lock.json" "$dst/node_modules/.promshim-lock"
+    fi
+    (cd "$dst" && timeout 300 ./node_modules/.bin/vite build) >"$BATS_TEST_TMPDIR/vite.log" 2>&1 || {
+        echo "vite build failed: $(tail -5 "$BATS_TEST_TMPDIR/vite.log")"
+        return 1
+    }
+}
+
+@test "the Grafana dashboard drawn by Grafana's panel components from a real Prometheus (build/screenshots/dashboard.png)" {
+    [[ -x "$PROMETHEUS" ]] || skip "prometheus not installed"
+    reason=$(chromium_missing) && skip "$reason"
+    # a missing toolchain is a skip with its reason; a failed build of a
+    # toolchain that is there is a failure
+    local why
+    if ! why=$(build_renderer); then
+        [[ "$why" == "vite build failed"* ]] && fail "$why"
+        skip "cannot build the dashboard renderer: $why"
+    fi
+    local t0
+    t0=$(date +%s)
+    dashboard_targets
+    # half a minute of history to draw, and the time range from its start
+    wait_until 60 prom_nonempty "$pport" 'min(count_over_time(up{job="promshim"}[2m])) >= 30' ||
+        fail "prometheus did not scrape for thirty seconds"
+
+    local wport url png="$BATS_TEST_TMPDIR/dashboard.png"
+    wport=$(free_port)
+    start_bg render "$PY" "$REPO/scripts/grafana/render/serve.py" "$wport" "$REPO/build/grafana-render/dist" \
+        "$DASH" "http://127.0.0.1:$pport"
+    wait_until 10 curl -sf --max-time 2 -o /dev/null "http://127.0.0.1:$wport/" || fail "the renderer's server did not start"
+    url="http://127.0.0.1:$wport/?scrape=1&from=$(($(date +%s) - t0))&width=1600"
+
+    # the DOM once every panel has drawn: how many, which had no data, errors
+    chromium_headless --virtual-time-budget=30000 --window-size=1600,6400 --dump-dom "$url" \
+        >"$BATS_TEST_TMPDIR/dom.html" || fail "chromium --dump-dom failed: $(tail -5 "$BATS_TEST_TMPDIR/chromium.err")"
+    run "$PY" - "$BATS_TEST_TMPDIR/dom.html" "$DASH" "$rport" <<'PYEOF'
+import html, json, re, sys
+dom = open(sys.argv[1], encoding="utf-8").read()
+d = json.load(open(sys.argv[2]))
+body = re.search(r"<body([^>]*)>", dom)
+attrs = dict((k, html.unescape(v)) for k, v in re.findall(r'data-(\w+)="([^"]*)"', body.group(1) if body else ""))
+want = sum(1 for p in d["panels"] if p["type"] != "row")
+print("rendered=%s of %d" % (attrs.get("rendered"), want))
+if attrs.get("rendered") != str(want):
+    print("PROBLEM: not every panel drew")
+if attrs.get("errors"):
+    print("PROBLEM: query errors: " + attrs["errors"])
+empty = set(filter(None, attrs.get("empty", "").split("|")))
+required = {"Overview", "HTTP server", "HTTP client", "Connections", "Process"}
+if sys.argv[3] != "0":
+    required.add("Databases and caches")
+row = None
+for p in d["panels"]:
+    if p["type"] == "row":
+        row = p["title"]
+    elif row in required and p["title"] in empty:
+        print("PROBLEM: no data in %s / %s" % (row, p["title"]))
+# uPlot draws each time series panel on a canvas; BigValue writes the value
+ncanvas = len(re.findall(r"<canvas", dom))
+nseries = sum(1 for p in d["panels"] if p["type"] == "timeseries" and p["title"] not in empty)
+print("canvases=%d, time series panels with data=%d" % (ncanvas, nseries))
+if ncanvas < nseries:
+    print("PROBLEM: fewer uPlot canvases than time series panels with data")
+print("empty: " + ", ".join(sorted(empty)))
+PYEOF
+    echo "$output" >"$BATS_TEST_TMPDIR/render.txt"
+    refute_output --partial PROBLEM
+
+    # the screenshot: the first rows (overview, HTTP server and client, data
+    # stores), as the README shows it
+    chromium_headless --virtual-time-budget=30000 --window-size=1600,1900 --hide-scrollbars \
+        --screenshot="$png" "$url" >/dev/null || fail "chromium --screenshot failed: $(tail -5 "$BATS_TEST_TMPDIR/chromium.err")"
+    [[ -s "$png" ]] || fail "no screenshot at $png"
+    local size
+    size=$(stat -c %s "$png")
+    ((size > 100000)) || fail "screenshot is only $size bytes: a blank page?"
+    mkdir -p "$REPO/build/screenshots"
+    cp "$png" "$REPO/build/screenshots/dashboard.png"
+    # and every row, for a person to look over (not in the README)
+    chromium_headless --virtual-time-budget=30000 --window-size=1600,6400 --hide-scrollbars \
+        --screenshot="$REPO/build/screenshots/dashboard-full.png" "$url" >/dev/null ||
+        fail "chromium --screenshot (full) failed: $(tail -5 "$BATS_TEST_TMPDIR/chromium.err")"
 }
 
 # ------------------------------------------------------------------- (d) ----
