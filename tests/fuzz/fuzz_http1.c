@@ -21,29 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* What one run saw: a hash over the ordered records and their count. */
-struct trace {
-    uint64_t hash;
-    unsigned n;
-};
-
-/* mix: fold len bytes into the FNV-1a hash. */
-static void mix(struct trace *t, const void *p, size_t len)
-{
-    const uint8_t *b = p;
-    size_t i;
-    for (i = 0; i < len; i++) {
-        t->hash ^= b[i];
-        t->hash *= 1099511628211ull;
-    }
-}
-
-/* fail: report a broken invariant and abort (the fuzzer keeps the input). */
-static void fail(const char *what, unsigned long a, unsigned long b)
-{
-    fprintf(stderr, "fuzz_http1: %s (%lu, %lu)\n", what, a, b);
-    abort();
-}
+#define HARNESS "fuzz_http1"
+#include "harness.h"
 
 /* note: fold one record (rc, event fields, offset) into the trace and check
  * the event's own invariants. */
@@ -94,25 +73,30 @@ static void note(struct trace *t, int rc, const struct shim_h1_event *ev, uint64
 
 /* The caller's side of one run. */
 struct run {
+    struct trace t;
     struct shim_h1 st;
     int mode;
     uint8_t expect;   /* method every response answers (0: none given) */
     int last_type;    /* grammar: type of the previous event */
     int stopped;      /* BAD or UPGRADED seen */
     uint64_t base;    /* stream offset of the current chunk */
-    struct trace t;
 };
 
+/* The current input's runs: their mode and the method responses answer. */
+static int cur_mode;
+static uint8_t cur_expect;
+
 /* run_start: a fresh parser and trace. */
-static void run_start(struct run *r, int mode, uint8_t expect)
+static void run_start(void *rv, int way)
 {
+    struct run *r = rv;
     memset(r, 0, sizeof(*r));
-    r->mode = mode;
-    r->expect = expect;
-    shim_h1_init(&r->st, (enum shim_h1_mode)mode);
-    if (mode == SHIM_H1_RESPONSE)
-        shim_h1_expect(&r->st, (enum shim_http_method)expect);
-    r->t.hash = 14695981039346656037ull;
+    r->mode = cur_mode;
+    r->expect = cur_expect;
+    shim_h1_init(&r->st, (enum shim_h1_mode)cur_mode);
+    if (cur_mode == SHIM_H1_RESPONSE)
+        shim_h1_expect(&r->st, (enum shim_http_method)cur_expect);
+    trace_init(&r->t);
     r->last_type = SHIM_H1_EV_DONE;
 }
 
@@ -128,8 +112,9 @@ static void check_order(struct run *r, int type)
 
 /* run_chunk: feed one chunk (copied to an exact-size heap block) as a
  * careful caller would: loop until NEED_MORE. */
-static void run_chunk(struct run *r, const uint8_t *data, size_t len)
+static void run_chunk(void *rv, const uint8_t *data, size_t len)
 {
+    struct run *r = rv;
     uint8_t *copy;
     struct shim_h1_event ev;
     size_t off = 0, c;
@@ -137,10 +122,7 @@ static void run_chunk(struct run *r, const uint8_t *data, size_t len)
 
     if (r->stopped)
         return;
-    copy = malloc(len ? len : 1);
-    if (!copy)
-        abort();
-    memcpy(copy, data, len);
+    copy = copy_of(data, len);
     for (;;) {
         memset(&ev, 0xA5, sizeof(ev));
         c = (size_t)-1;
@@ -183,8 +165,9 @@ static void run_chunk(struct run *r, const uint8_t *data, size_t len)
 }
 
 /* run_end: eof, recorded. */
-static void run_end(struct run *r)
+static void run_end(void *rv)
 {
+    struct run *r = rv;
     struct shim_h1_event ev;
     int rc;
     memset(&ev, 0xA5, sizeof(ev));
@@ -217,39 +200,15 @@ static void run_end(struct run *r)
         fail("second eof not IDLE", 0, 0);
 }
 
-/* same: abort unless two runs agree. */
-static void same(const struct run *a, const struct run *b, const char *how)
+/* check_detects: the detectors over growing prefixes (each in an
+ * exact-size copy) say "need more" for a while, then settle on 0 or 1 for
+ * good, by 8 bytes at most. */
+static void check_detects(const uint8_t *data, size_t len)
 {
-    if (a->t.hash != b->t.hash || a->t.n != b->t.n) {
-        fprintf(stderr, "fuzz_http1: trace of %s differs from whole (%u vs %u records)\n", how,
-                b->t.n, a->t.n);
-        abort();
-    }
-}
-
-/* check_detect: the detectors over growing prefixes (each in an exact-size
- * copy) say "need more" for a while, then settle on 0 or 1 for good. */
-static void check_detect(const uint8_t *data, size_t len)
-{
-    size_t k, max = len < 12 ? len : 12;
-    int which, r, settled;
-    for (which = 0; which < 2; which++) {
-        settled = -1;
-        for (k = 0; k <= max; k++) {
-            uint8_t *copy = malloc(k ? k : 1);
-            if (!copy)
-                abort();
-            memcpy(copy, data, k);
-            r = which ? shim_h1_detect_response(copy, k) : shim_h1_detect_request(copy, k);
-            free(copy);
-            if (r < -1 || r > 1 || (settled >= 0 && r != settled))
-                fail("detector not monotonic", (unsigned long)k, (unsigned long)(r + 1));
-            if (r >= 0)
-                settled = r;
-        }
-        if (len >= 8 && settled < 0)
-            fail("detector undecided after 8 bytes", (unsigned long)which, 0);
-    }
+    if (check_detect(data, len, 12, 1, shim_h1_detect_request) < 0 && len >= 8)
+        fail("detector undecided after 8 bytes", 0, 0);
+    if (check_detect(data, len, 12, 1, shim_h1_detect_response) < 0 && len >= 8)
+        fail("detector undecided after 8 bytes", 1, 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -258,52 +217,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const uint8_t methods[4] = {SHIM_HTTP_OTHER, SHIM_HTTP_HEAD, SHIM_HTTP_CONNECT, SHIM_HTTP_GET};
+    static const struct replay how = {run_start, run_chunk, run_end, CHUNKS_HASHED, 2048};
     static struct run whole, other;
     uint8_t ctl;
-    int mode;
-    uint8_t expect;
-    size_t len, split, i, n;
-    uint64_t seed = 14695981039346656037ull;
+    size_t len, split;
 
     if (size < 1)
         return 0;
     ctl = data[0];
     data++;
     len = size - 1;
-    mode = (ctl & 1) ? SHIM_H1_RESPONSE : SHIM_H1_REQUEST;
-    expect = methods[(ctl >> 1) & 3];
+    cur_mode = (ctl & 1) ? SHIM_H1_RESPONSE : SHIM_H1_REQUEST;
+    cur_expect = methods[(ctl >> 1) & 3];
     split = (size_t)(ctl >> 3) * len / 31;
-    check_detect(data, len);
-
-    run_start(&whole, mode, expect);
-    run_chunk(&whole, data, len);
-    run_end(&whole);
-
-    run_start(&other, mode, expect);
-    run_chunk(&other, data, split);
-    run_chunk(&other, data + split, len - split);
-    run_end(&other);
-    same(&whole, &other, "split");
-
-    for (i = 0; i < len; i++)
-        seed = (seed ^ data[i]) * 1099511628211ull;
-    run_start(&other, mode, expect);
-    for (i = 0; i < len; i += n) {
-        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-        n = 1 + (size_t)(seed >> 60); /* 1..16 */
-        if (n > len - i)
-            n = len - i;
-        run_chunk(&other, data + i, n);
-    }
-    run_end(&other);
-    same(&whole, &other, "random chunks");
-
-    if (len <= 2048) {
-        run_start(&other, mode, expect);
-        for (i = 0; i < len; i++)
-            run_chunk(&other, data + i, 1);
-        run_end(&other);
-        same(&whole, &other, "byte by byte");
-    }
+    check_detects(data, len);
+    replay(&how, &whole, &other, data, len, split);
     return 0;
 }

@@ -23,38 +23,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct trace {
-    uint64_t hash;
-    unsigned n;
-};
-
-static void mix(struct trace *t, const void *p, size_t len)
-{
-    const uint8_t *b = p;
-    size_t i;
-    for (i = 0; i < len; i++) {
-        t->hash ^= b[i];
-        t->hash *= 1099511628211ull;
-    }
-}
-
-static void fail(const char *what, unsigned long a, unsigned long b)
-{
-    fprintf(stderr, "fuzz_memcached: %s (%lu, %lu)\n", what, a, b);
-    abort();
-}
+#define HARNESS "fuzz_memcached"
+#include "harness.h"
 
 /* The caller's side of one run. */
 struct run {
+    struct trace t;
     struct shim_mc st;
     int mode;
     int expect;    /* control bits 1-2 */
     unsigned replies;
     int last;      /* type of the previous request event */
+    int zero;      /* events in a row that consumed nothing */
     int stopped;   /* BAD seen */
     uint64_t base; /* stream offset of the current chunk */
-    struct trace t;
 };
+
+static int cur_mode, cur_expect; /* the current input's runs' */
+
+#define PX_EOF shim_memcached_eof
+#define PX_FEED shim_memcached_feed
+#define PX_RC(x) SHIM_MC_##x
+#define PX_EVENT struct shim_mc_event
+#define STOP_REC 48
+#include "harness_feed.h"
 
 /* tell: say what the next reply answers. */
 static void tell(struct run *r)
@@ -64,14 +56,15 @@ static void tell(struct run *r)
         shim_memcached_expect(&r->st, (enum shim_mc_expect)k);
 }
 
-static void run_start(struct run *r, int mode, int expect)
+static void run_start(void *rv, int way)
 {
+    struct run *r = rv;
     memset(r, 0, sizeof(*r));
-    r->mode = mode;
-    r->expect = expect;
-    shim_memcached_init(&r->st, (enum shim_mc_mode)mode);
+    r->mode = cur_mode;
+    r->expect = cur_expect;
+    shim_memcached_init(&r->st, (enum shim_mc_mode)cur_mode);
     tell(r);
-    r->t.hash = 14695981039346656037ull;
+    trace_init(&r->t);
     r->last = SHIM_MC_EV_REQ_DONE;
 }
 
@@ -123,158 +116,52 @@ static void check_event(struct run *r, const struct shim_mc_event *ev, size_t c)
     }
 }
 
-/* feed: one chunk, copied to an exact-size heap block. */
-static void feed(struct run *r, const uint8_t *p, size_t n)
+/* on_event: at most one event in a row takes no byte; its invariants,
+ * then its record: stream offset and fields. */
+static void on_event(struct run *r, const struct shim_mc_event *ev, size_t c, uint64_t at)
 {
-    uint8_t *copy;
-    size_t off = 0, c;
-    struct shim_mc_event ev;
-    int rc, zero = 0;
-
-    if (r->stopped)
-        return;
-    copy = malloc(n ? n : 1);
-    if (!copy)
-        abort();
-    memcpy(copy, p, n);
-    for (;;) {
-        uint8_t rec[48];
-        uint64_t at;
-        memset(&ev, 0x5A, sizeof(ev));
-        c = (size_t)-1;
-        rc = shim_memcached_feed(&r->st, copy + off, n - off, &ev, &c);
-        if (c > n - off)
-            fail("consumed beyond the chunk", (unsigned long)c, (unsigned long)(n - off));
-        if (rc == SHIM_MC_EVENT) {
-            zero = c ? 0 : zero + 1;
-            if (zero > 1)
-                fail("two events consumed nothing", 0, 0);
-            off += c;
-            check_event(r, &ev, c);
-            at = r->base + off;
-            memset(rec, 0, sizeof(rec));
-            memcpy(rec, &at, 8);
-            rec[8] = ev.type;
-            rec[9] = ev.flags;
-            rec[10] = ev.cmd;
-            rec[11] = ev.result;
-            rec[12] = ev.is_error;
-            rec[13] = ev.error;
-            rec[14] = ev.opcode;
-            memcpy(rec + 16, &ev.status, 2);
-            memcpy(rec + 18, &ev.keys, 4);
-            memcpy(rec + 22, &ev.hits, 4);
-            memcpy(rec + 26, &ev.opaque, 4);
-            memcpy(rec + 30, &ev.keyhash, 4);
-            memcpy(rec + 34, &ev.bytes, 8);
-            mix(&r->t, rec, sizeof(rec));
-            r->t.n++;
-            continue;
-        }
-        if (rc == SHIM_MC_NEED_MORE) {
-            if (off + c != n)
-                fail("NEED_MORE without using everything", (unsigned long)(off + c), (unsigned long)n);
-            break;
-        }
-        if (rc != SHIM_MC_BAD)
-            fail("unknown return code", (unsigned long)rc, 0);
-        at = r->base + off + c;
-        memset(rec, 0xEE, sizeof(rec));
-        memcpy(rec, &at, 8);
-        mix(&r->t, rec, sizeof(rec));
-        r->stopped = 1;
-        if (shim_memcached_feed(&r->st, copy, n, &ev, &c) != SHIM_MC_BAD || c != 0)
-            fail("BAD is not sticky", 0, 0);
-        break;
-    }
-    free(copy);
-    r->base += n;
-}
-
-static void finish(struct run *r)
-{
-    int rc = shim_memcached_eof(&r->st);
-    uint8_t b = (uint8_t)(rc + 10);
-    if (r->stopped != (rc == SHIM_MC_BAD))
-        fail("eof vs BAD", (unsigned long)r->stopped, (unsigned long)rc);
-    mix(&r->t, &b, 1);
-    if (shim_memcached_eof(&r->st) != (rc == SHIM_MC_BAD ? SHIM_MC_BAD : SHIM_MC_IDLE))
-        fail("second eof", 0, 0);
-}
-
-static void same(const struct run *a, const struct run *b, const char *how)
-{
-    if (a->t.hash != b->t.hash || a->t.n != b->t.n) {
-        fprintf(stderr, "fuzz_memcached: %s gives another trace (%u vs %u events)\n", how, a->t.n, b->t.n);
-        abort();
-    }
-}
-
-/* check_detect: a detector over growing prefixes: once decided (0 or 1),
- * longer prefixes must give the same answer. */
-static void check_detect(const uint8_t *data, size_t len, int (*detect)(const uint8_t *, size_t))
-{
-    size_t n, max = len < 48 ? len : 48;
-    int decided = -1;
-    for (n = 0; n <= max; n++) {
-        uint8_t *copy = malloc(n ? n : 1);
-        int d;
-        if (!copy)
-            abort();
-        memcpy(copy, data, n);
-        d = detect(copy, n);
-        free(copy);
-        if (d < -1 || d > 1)
-            fail("detector result", (unsigned long)d, n);
-        if (decided >= 0 && d != decided)
-            fail("detector changed its mind", (unsigned long)decided, (unsigned long)d);
-        if (d >= 0)
-            decided = d;
-    }
+    uint8_t rec[48];
+    r->zero = c ? 0 : r->zero + 1;
+    if (r->zero > 1)
+        fail("two events consumed nothing", 0, 0);
+    check_event(r, ev, c);
+    memset(rec, 0, sizeof(rec));
+    memcpy(rec, &at, 8);
+    rec[8] = ev->type;
+    rec[9] = ev->flags;
+    rec[10] = ev->cmd;
+    rec[11] = ev->result;
+    rec[12] = ev->is_error;
+    rec[13] = ev->error;
+    rec[14] = ev->opcode;
+    memcpy(rec + 16, &ev->status, 2);
+    memcpy(rec + 18, &ev->keys, 4);
+    memcpy(rec + 22, &ev->hits, 4);
+    memcpy(rec + 26, &ev->opaque, 4);
+    memcpy(rec + 30, &ev->keyhash, 4);
+    memcpy(rec + 34, &ev->bytes, 8);
+    mix(&r->t, rec, sizeof(rec));
+    r->t.n++;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    static const struct replay how = {run_start, feed, finish, CHUNKS_FROM_DATA, 4096};
     static struct run whole, other;
     const uint8_t *in;
-    size_t len, split, i, step;
-    int mode, expect;
+    size_t len, split;
 
     if (size < 1)
         return 0;
-    mode = data[0] & 1;
-    expect = (data[0] >> 1) & 3;
+    cur_mode = data[0] & 1;
+    cur_expect = (data[0] >> 1) & 3;
     in = data + 1;
     len = size - 1;
     split = len * (size_t)(data[0] >> 3) / 31;
-
-    run_start(&whole, mode, expect);
-    feed(&whole, in, len);
-    finish(&whole);
-
-    run_start(&other, mode, expect);
-    feed(&other, in, split);
-    feed(&other, in + split, len - split);
-    finish(&other);
-    same(&whole, &other, "split in two");
-
-    run_start(&other, mode, expect);
-    for (i = 0; i < len; i += step) {
-        step = 1 + (in[i] % 13);
-        if (step > len - i)
-            step = len - i;
-        feed(&other, in + i, step);
-    }
-    finish(&other);
-    same(&whole, &other, "small chunks");
-
-    if (len <= 4096) {
-        run_start(&other, mode, expect);
-        for (i = 0; i < len; i++)
-            feed(&other, in + i, 1);
-        finish(&other);
-        same(&whole, &other, "byte at a time");
-    }
-    check_detect(in, len, mode == SHIM_MC_REQUEST ? shim_memcached_detect_request : shim_memcached_detect_response);
+    replay(&how, &whole, &other, in, len, split);
+    /* the detector of the direction: once decided (0 or 1), longer
+     * prefixes give the same answer */
+    check_detect(in, len, 48, 1,
+                 cur_mode == SHIM_MC_REQUEST ? shim_memcached_detect_request : shim_memcached_detect_response);
     return 0;
 }

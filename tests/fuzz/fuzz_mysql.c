@@ -24,26 +24,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct trace {
-    uint64_t hash;
-    unsigned n;
-};
+#define HARNESS "fuzz_mysql"
+#include "harness.h"
 
-static void mix(struct trace *t, const void *p, size_t len)
-{
-    const uint8_t *b = p;
-    size_t i;
-    for (i = 0; i < len; i++) {
-        t->hash ^= b[i];
-        t->hash *= 1099511628211ull;
-    }
-}
-
-static void fail(const char *what, unsigned long a, unsigned long b)
-{
-    fprintf(stderr, "fuzz_mysql: %s (%lu, %lu)\n", what, a, b);
-    abort();
-}
+#define DB(x) shim_mysql_##x
+#define DB_RC(x) SHIM_MYSQL_##x
+#define DB_STATE struct shim_mysql
+#include "harness_db.h"
 
 /* note: fold one record into the trace after checking the event. */
 static void note(struct trace *t, int rc, const struct shim_mysql_event *ev, uint64_t off, int mode)
@@ -72,39 +59,13 @@ static void note(struct trace *t, int rc, const struct shim_mysql_event *ev, uin
     t->n++;
 }
 
-/* Frontend events kept for a backend run (pair mode). */
-#define MAX_FE 4096
-static struct shim_mysql_event fe_events[MAX_FE];
-static unsigned n_fe;
-
-struct run {
-    struct shim_mysql st;
-    int mode;
-    int stopped;
-    int keep;       /* keep frontend events in fe_events */
-    uint64_t base;
-    struct trace t;
-};
-
-static void run_start(struct run *r, int mode, const uint8_t *exp, size_t nexp, int pair)
+/* expect_made_up: a handshake (caps from the first byte), then commands. */
+static void expect_made_up(struct shim_mysql *st, const uint8_t *exp, size_t nexp)
 {
-    size_t i;
+    static const uint8_t cmds[8] = {0x03, 0x16, 0x17, 0x0e, 0x04, 0x09, 0x11, 0x1c};
     struct shim_mysql_event ev;
-    memset(r, 0, sizeof(*r));
-    r->mode = mode;
-    shim_mysql_init(&r->st, (enum shim_mysql_mode)mode);
-    r->t.hash = 14695981039346656037ull;
-    if (mode != SHIM_MYSQL_BACKEND)
-        return;
-    if (pair) {
-        for (i = 0; i < n_fe; i++)
-            shim_mysql_expect(&r->st, &fe_events[i]);
-        return;
-    }
-    /* made-up expectations: a handshake (caps from the first byte), then
-     * commands */
+    size_t i;
     for (i = 0; i < nexp; i++) {
-        static const uint8_t cmds[8] = {0x03, 0x16, 0x17, 0x0e, 0x04, 0x09, 0x11, 0x1c};
         memset(&ev, 0, sizeof(ev));
         if (i == 0) {
             ev.type = SHIM_MYSQL_EV_HANDSHAKE;
@@ -118,191 +79,21 @@ static void run_start(struct run *r, int mode, const uint8_t *exp, size_t nexp, 
             ev.op = (uint8_t)((exp[i] >> 3) % SHIM_SQL_OP_COUNT);
             ev.stmt_id = exp[i] >> 6;
         }
-        shim_mysql_expect(&r->st, &ev);
+        shim_mysql_expect(st, &ev);
     }
 }
 
-static void run_chunk(struct run *r, const uint8_t *data, size_t len)
+static void frontend_extra(const uint8_t *data, size_t len)
 {
-    uint8_t *copy;
-    struct shim_mysql_event ev;
-    size_t off = 0, c;
-    int rc;
-
-    if (r->stopped) {
-        r->base += len;
-        return;
-    }
-    copy = malloc(len ? len : 1);
-    if (!copy)
-        abort();
-    memcpy(copy, data, len);
-    for (;;) {
-        memset(&ev, 0xA5, sizeof(ev));
-        c = (size_t)-1;
-        rc = shim_mysql_feed(&r->st, copy + off, len - off, &ev, &c);
-        if (c > len - off)
-            fail("consumed past the end", (unsigned long)c, (unsigned long)(len - off));
-        if (rc == SHIM_MYSQL_EVENT) {
-            if (c == 0)
-                fail("event without progress", ev.type, 0);
-            off += c;
-            note(&r->t, rc, &ev, r->base + off, r->mode);
-            if (r->keep && n_fe < MAX_FE)
-                fe_events[n_fe++] = ev;
-            continue;
-        }
-        if (rc == SHIM_MYSQL_NEED_MORE) {
-            if (off + c != len)
-                fail("NEED_MORE before the end", (unsigned long)(off + c), (unsigned long)len);
-            break;
-        }
-        if (rc != SHIM_MYSQL_BAD && rc != SHIM_MYSQL_ENCRYPTED)
-            fail("feed return value", (unsigned long)rc, 0);
-        if (rc == SHIM_MYSQL_ENCRYPTED && c != 0)
-            fail("ENCRYPTED consumed bytes", (unsigned long)c, 0);
-        note(&r->t, rc, NULL, r->base + off + c, r->mode);
-        if (shim_mysql_feed(&r->st, copy, len, &ev, &c) != rc || c != 0)
-            fail("BAD/ENCRYPTED not sticky", (unsigned long)rc, (unsigned long)c);
-        if (shim_mysql_idle(&r->st) != -1)
-            fail("idle after BAD/ENCRYPTED", 0, 0);
-        r->stopped = 1;
-        break;
-    }
-    free(copy);
-    r->base += len;
 }
 
-static void run_end(struct run *r)
+/* other_kind: the detector over growing prefixes (exact-size copies) says
+ * "need more" for a while, then settles on 0 or 1 for good, by 7 bytes at
+ * most; every command byte has a name. */
+static void other_kind(const uint8_t *data, size_t len, size_t split)
 {
-    int idle = shim_mysql_idle(&r->st);
-    note(&r->t, 50 + idle, NULL, r->base, r->mode);
-}
-
-static void same(const struct run *a, const struct run *b, const char *how)
-{
-    if (a->t.hash != b->t.hash || a->t.n != b->t.n) {
-        fprintf(stderr, "fuzz_mysql: trace of %s differs from whole (%u vs %u records)\n", how,
-                b->t.n, a->t.n);
-        abort();
-    }
-}
-
-/* all_ways: one direction fed whole, split, in random chunks, byte by byte. */
-static void all_ways(int mode, const uint8_t *data, size_t len, size_t split,
-                     const uint8_t *exp, size_t nexp, int pair, int keep)
-{
-    static struct run whole, other;
-    uint64_t seed = 14695981039346656037ull;
-    size_t i, n;
-
-    if (keep)
-        n_fe = 0;
-    run_start(&whole, mode, exp, nexp, pair);
-    whole.keep = keep;
-    run_chunk(&whole, data, len);
-    run_end(&whole);
-
-    run_start(&other, mode, exp, nexp, pair);
-    run_chunk(&other, data, split);
-    run_chunk(&other, data + split, len - split);
-    run_end(&other);
-    same(&whole, &other, "split");
-
-    for (i = 0; i < len; i++)
-        seed = (seed ^ data[i]) * 1099511628211ull;
-    run_start(&other, mode, exp, nexp, pair);
-    for (i = 0; i < len; i += n) {
-        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-        n = 1 + (size_t)(seed >> 60);
-        if (n > len - i)
-            n = len - i;
-        run_chunk(&other, data + i, n);
-    }
-    run_end(&other);
-    same(&whole, &other, "random chunks");
-
-    if (len <= 4096) {
-        run_start(&other, mode, exp, nexp, pair);
-        for (i = 0; i < len; i++)
-            run_chunk(&other, data + i, 1);
-        run_end(&other);
-        same(&whole, &other, "byte by byte");
-    }
-}
-
-/* detector: over growing prefixes (exact-size copies) it says "need more"
- * for a while, then settles on 0 or 1 for good, by 7 bytes at most. */
-static void detector(const uint8_t *data, size_t len)
-{
-    size_t k, max = len < 16 ? len : 16;
-    int settled = -1, r;
-    for (k = 0; k <= max; k++) {
-        uint8_t *copy = malloc(k ? k : 1);
-        if (!copy)
-            abort();
-        memcpy(copy, data, k);
-        r = shim_mysql_detect(copy, k);
-        free(copy);
-        if (r < -1 || r > 1 || (settled >= 0 && r != settled))
-            fail("detector not monotonic", (unsigned long)k, (unsigned long)(r + 1));
-        if (r >= 0)
-            settled = r;
-    }
-    if (len >= 7 && settled < 0)
+    if (check_detect(data, len, 16, 1, shim_mysql_detect) < 0 && len >= 7)
         fail("detector undecided after 7 bytes", 0, 0);
     if (strcmp(shim_mysql_cmd_name(len ? data[0] : 0), "") == 0)
         fail("empty command name", 0, 0);
-}
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    static const uint8_t marker[4] = {0xff, 0xfe, 0xfd, 0xfc};
-    uint8_t ctl;
-    size_t len, split, nexp = 0, i;
-    const uint8_t *exp = NULL;
-
-    if (size < 1)
-        return 0;
-    ctl = data[0];
-    data++;
-    len = size - 1;
-    split = (size_t)(ctl >> 2) * len / 63;
-
-    switch (ctl & 3) {
-    case 0:
-        all_ways(SHIM_MYSQL_FRONTEND, data, len, split, NULL, 0, 0, 0);
-        break;
-    case 1:
-        if (len >= 1) {
-            nexp = data[0] & 15;
-            exp = data + 1;
-            if (nexp > len - 1)
-                nexp = len - 1;
-            data += 1 + nexp;
-            len -= 1 + nexp;
-            split = split > len ? len : split;
-        }
-        all_ways(SHIM_MYSQL_BACKEND, data, len, split, exp, nexp, 0, 0);
-        break;
-    case 2:
-        for (i = 0; i + 4 <= len; i++)
-            if (memcmp(data + i, marker, 4) == 0)
-                break;
-        if (i + 4 > len)
-            i = len;
-        all_ways(SHIM_MYSQL_FRONTEND, data, i, split > i ? i : split, NULL, 0, 0, 1);
-        if (i + 4 <= len) {
-            const uint8_t *be = data + i + 4;
-            size_t blen = len - i - 4;
-            all_ways(SHIM_MYSQL_BACKEND, be, blen, split > blen ? blen : split, NULL, 0, 1, 0);
-        }
-        break;
-    default:
-        detector(data, len);
-        break;
-    }
-    return 0;
 }

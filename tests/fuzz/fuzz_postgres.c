@@ -25,26 +25,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct trace {
-    uint64_t hash;
-    unsigned n;
-};
+#define HARNESS "fuzz_postgres"
+#include "harness.h"
 
-static void mix(struct trace *t, const void *p, size_t len)
-{
-    const uint8_t *b = p;
-    size_t i;
-    for (i = 0; i < len; i++) {
-        t->hash ^= b[i];
-        t->hash *= 1099511628211ull;
-    }
-}
-
-static void fail(const char *what, unsigned long a, unsigned long b)
-{
-    fprintf(stderr, "fuzz_postgres: %s (%lu, %lu)\n", what, a, b);
-    abort();
-}
+#define DB(x) shim_pg_##x
+#define DB_RC(x) SHIM_PG_##x
+#define DB_STATE struct shim_pg
+#include "harness_db.h"
 
 /* note: fold one record into the trace after checking the event. */
 static void note(struct trace *t, int rc, const struct shim_pg_event *ev, uint64_t off, int mode)
@@ -78,36 +65,11 @@ static void note(struct trace *t, int rc, const struct shim_pg_event *ev, uint64
     t->n++;
 }
 
-/* Frontend events kept for a backend run (pair mode). */
-#define MAX_FE 4096
-static struct shim_pg_event fe_events[MAX_FE];
-static unsigned n_fe;
-
-struct run {
-    struct shim_pg st;
-    int mode;
-    int stopped;
-    int keep;       /* keep frontend events in fe_events */
-    uint64_t base;
-    struct trace t;
-};
-
-static void run_start(struct run *r, int mode, const uint8_t *exp, size_t nexp, int pair)
+/* expect_made_up: 2 bits each. */
+static void expect_made_up(struct shim_pg *st, const uint8_t *exp, size_t nexp)
 {
-    size_t i;
     struct shim_pg_event ev;
-    memset(r, 0, sizeof(*r));
-    r->mode = mode;
-    shim_pg_init(&r->st, (enum shim_pg_mode)mode);
-    r->t.hash = 14695981039346656037ull;
-    if (mode != SHIM_PG_BACKEND)
-        return;
-    if (pair) {
-        for (i = 0; i < n_fe; i++)
-            shim_pg_expect(&r->st, &fe_events[i]);
-        return;
-    }
-    /* made-up expectations: 2 bits each */
+    size_t i;
     for (i = 0; i < nexp; i++) {
         memset(&ev, 0, sizeof(ev));
         switch (exp[i] & 3) {
@@ -116,129 +78,28 @@ static void run_start(struct run *r, int mode, const uint8_t *exp, size_t nexp, 
         case 2: ev.type = SHIM_PG_EV_SYNC; break;
         default: ev.type = SHIM_PG_EV_SSL_REQUEST; break;
         }
-        shim_pg_expect(&r->st, &ev);
+        shim_pg_expect(st, &ev);
     }
 }
 
-static void run_chunk(struct run *r, const uint8_t *data, size_t len)
+/* frontend_extra: the detector decides by 8 bytes. */
+static void frontend_extra(const uint8_t *data, size_t len)
 {
-    uint8_t *copy;
-    struct shim_pg_event ev;
-    size_t off = 0, c;
-    int rc;
-
-    if (r->stopped) {
-        r->base += len;
-        return;
-    }
-    copy = malloc(len ? len : 1);
-    if (!copy)
-        abort();
-    memcpy(copy, data, len);
-    for (;;) {
-        memset(&ev, 0xA5, sizeof(ev));
-        c = (size_t)-1;
-        rc = shim_pg_feed(&r->st, copy + off, len - off, &ev, &c);
-        if (c > len - off)
-            fail("consumed past the end", (unsigned long)c, (unsigned long)(len - off));
-        if (rc == SHIM_PG_EVENT) {
-            if (c == 0)
-                fail("event without progress", ev.type, 0);
-            off += c;
-            note(&r->t, rc, &ev, r->base + off, r->mode);
-            if (r->keep && n_fe < MAX_FE)
-                fe_events[n_fe++] = ev;
-            continue;
-        }
-        if (rc == SHIM_PG_NEED_MORE) {
-            if (off + c != len)
-                fail("NEED_MORE before the end", (unsigned long)(off + c), (unsigned long)len);
-            break;
-        }
-        if (rc != SHIM_PG_BAD && rc != SHIM_PG_ENCRYPTED)
-            fail("feed return value", (unsigned long)rc, 0);
-        if (rc == SHIM_PG_ENCRYPTED && c != 0)
-            fail("ENCRYPTED consumed bytes", (unsigned long)c, 0);
-        note(&r->t, rc, NULL, r->base + off + c, r->mode);
-        if (shim_pg_feed(&r->st, copy, len, &ev, &c) != rc || c != 0)
-            fail("BAD/ENCRYPTED not sticky", (unsigned long)rc, (unsigned long)c);
-        if (shim_pg_idle(&r->st) != -1)
-            fail("idle after BAD/ENCRYPTED", 0, 0);
-        r->stopped = 1;
-        break;
-    }
-    free(copy);
-    r->base += len;
-}
-
-static void run_end(struct run *r)
-{
-    int idle = shim_pg_idle(&r->st);
-    note(&r->t, 50 + idle, NULL, r->base, r->mode);
-}
-
-static void same(const struct run *a, const struct run *b, const char *how)
-{
-    if (a->t.hash != b->t.hash || a->t.n != b->t.n) {
-        fprintf(stderr, "fuzz_postgres: trace of %s differs from whole (%u vs %u records)\n", how,
-                b->t.n, a->t.n);
-        abort();
+    if (len >= 8 || shim_pg_detect(data, len) != -1) {
+        int d = shim_pg_detect(data, len);
+        if (d < -1 || d > 1 || (len >= 8 && d == -1))
+            fail("detector", (unsigned long)(d + 1), (unsigned long)len);
     }
 }
 
-/* all_ways: one direction fed whole, split, in random chunks, byte by byte. */
-static void all_ways(int mode, const uint8_t *data, size_t len, size_t split,
-                     const uint8_t *exp, size_t nexp, int pair, int keep)
-{
-    static struct run whole, other;
-    uint64_t seed = 14695981039346656037ull;
-    size_t i, n;
-
-    if (keep)
-        n_fe = 0;
-    run_start(&whole, mode, exp, nexp, pair);
-    whole.keep = keep;
-    run_chunk(&whole, data, len);
-    run_end(&whole);
-
-    run_start(&other, mode, exp, nexp, pair);
-    run_chunk(&other, data, split);
-    run_chunk(&other, data + split, len - split);
-    run_end(&other);
-    same(&whole, &other, "split");
-
-    for (i = 0; i < len; i++)
-        seed = (seed ^ data[i]) * 1099511628211ull;
-    run_start(&other, mode, exp, nexp, pair);
-    for (i = 0; i < len; i += n) {
-        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-        n = 1 + (size_t)(seed >> 60);
-        if (n > len - i)
-            n = len - i;
-        run_chunk(&other, data + i, n);
-    }
-    run_end(&other);
-    same(&whole, &other, "random chunks");
-
-    if (len <= 4096) {
-        run_start(&other, mode, exp, nexp, pair);
-        for (i = 0; i < len; i++)
-            run_chunk(&other, data + i, 1);
-        run_end(&other);
-        same(&whole, &other, "byte by byte");
-    }
-}
-
-/* scanner: the keyword of data, whole vs split vs byte by byte. */
-static void scanner(const uint8_t *data, size_t len, size_t split)
+/* other_kind: the SQL keyword scanner: the keyword of data, whole vs split
+ * vs byte by byte. */
+static void other_kind(const uint8_t *data, size_t len, size_t split)
 {
     struct shim_sql_scan s;
-    uint8_t *copy = malloc(len ? len : 1);
+    uint8_t *copy = copy_of(data, len);
     int whole, r;
     size_t i;
-    if (!copy)
-        abort();
-    memcpy(copy, data, len);
     whole = shim_sql_op(copy, len);
     if (whole < 0 || whole >= SHIM_SQL_OP_COUNT)
         fail("op out of range", (unsigned long)whole, 0);
@@ -256,61 +117,4 @@ static void scanner(const uint8_t *data, size_t len, size_t split)
     if (strcmp(shim_sql_op_name(whole), "") == 0)
         fail("empty op name", (unsigned long)whole, 0);
     free(copy);
-}
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    static const uint8_t marker[4] = {0xff, 0xfe, 0xfd, 0xfc};
-    uint8_t ctl;
-    size_t len, split, nexp = 0, i;
-    const uint8_t *exp = NULL;
-
-    if (size < 1)
-        return 0;
-    ctl = data[0];
-    data++;
-    len = size - 1;
-    split = (size_t)(ctl >> 2) * len / 63;
-
-    switch (ctl & 3) {
-    case 0:
-        all_ways(SHIM_PG_FRONTEND, data, len, split, NULL, 0, 0, 0);
-        if (len >= 8 || shim_pg_detect(data, len) != -1) {
-            int d = shim_pg_detect(data, len);
-            if (d < -1 || d > 1 || (len >= 8 && d == -1))
-                fail("detector", (unsigned long)(d + 1), (unsigned long)len);
-        }
-        break;
-    case 1:
-        if (len >= 1) {
-            nexp = data[0] & 15;
-            exp = data + 1;
-            if (nexp > len - 1)
-                nexp = len - 1;
-            data += 1 + nexp;
-            len -= 1 + nexp;
-            split = split > len ? len : split;
-        }
-        all_ways(SHIM_PG_BACKEND, data, len, split, exp, nexp, 0, 0);
-        break;
-    case 2:
-        for (i = 0; i + 4 <= len; i++)
-            if (memcmp(data + i, marker, 4) == 0)
-                break;
-        if (i + 4 > len)
-            i = len;
-        all_ways(SHIM_PG_FRONTEND, data, i, split > i ? i : split, NULL, 0, 0, 1);
-        if (i + 4 <= len) {
-            const uint8_t *be = data + i + 4;
-            size_t blen = len - i - 4;
-            all_ways(SHIM_PG_BACKEND, be, blen, split > blen ? blen : split, NULL, 0, 1, 0);
-        }
-        break;
-    default:
-        scanner(data, len, split);
-        break;
-    }
-    return 0;
 }
