@@ -225,7 +225,7 @@ report() {
     echo "#   log: $log; the report:"
     # The report: the sanitizer's or the harness's own lines and the top of
     # the stack (libFuzzer's own frames left out).
-    grep -E 'ERROR: |SUMMARY: |runtime error|^fuzz_|    #[0-9]+ |deadly signal|Timeout|out-of-memory|leak' "$log" |
+    grep -aE 'ERROR: |SUMMARY: |runtime error|^fuzz_|    #[0-9]+ |deadly signal|Timeout|out-of-memory|leak' "$log" |
         grep -vE 'INFO: |in fuzzer::|in main |in _start|__libc_start' | sed 's/ (BuildId: [0-9a-f]*)//' |
         head -24 | sed 's/^/#     /'
 }
@@ -257,8 +257,8 @@ for n in "${names[@]}"; do
             -rss_limit_mb="$rss_mb" -artifact_prefix="$art/" -print_final_stats=1 \
             "${dict[@]}" ${FUZZ_ARGS:-} "$corpus" </dev/null >"$log" 2>&1
         rc=$?
-        runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1)
-        cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1)
+        runs=$(grep -aoE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1)
+        cov=$(grep -aoE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1)
         size=$(find "$corpus" -type f | wc -l)
         what="fuzz $n: $((SECONDS - start)) s, ${runs:-?} runs, ${cov:-no coverage line}, corpus $size files, max_len $len"
     else
@@ -275,7 +275,7 @@ for n in "${names[@]}"; do
         rc=$?
         what="fuzz regress $n: $count files of $corpus, $((SECONDS - start)) s"
     fi
-    if ((rc == 0)) && ! grep -qE '^==[0-9]+==ERROR|runtime error:|^SUMMARY: ' "$log"; then
+    if ((rc == 0)) && ! grep -aqE '^==[0-9]+==ERROR|runtime error:|^SUMMARY: ' "$log"; then
         echo "ok $i - $what"
     else
         failed=$((failed + 1))
