@@ -10,6 +10,7 @@
 #include "exporter/exporter.h"
 #include "hooks/hook.h"
 #include "shim/registry.h"
+#include "shim/scheduler.h"
 
 static pid_t shim_fork(void)
 {
@@ -29,13 +30,14 @@ static pid_t shim_fork(void)
         shim_pid = (int)syscall(SYS_getpid);
         shim_registry_fork_child(slot);
         shim_conn_after_fork_child();
+        shim_scheduler_after_fork_child();
         shim_exporter_after_fork_child();
     }
     errno = saved;
     return r;
 }
 
-/* _exit skips destructors: the exit work happens here (dash, many daemons
+/* _exit and _Exit skip destructors: the exit work happens here (dash, many daemons
  * and prefork workers end this way). */
 __attribute__((noreturn)) static void shim__exit(int status)
 {
@@ -49,3 +51,6 @@ __attribute__((noreturn)) static void shim__exit(int status)
 
 SHIM_EXPORT pid_t fork(void) { return shim_fork(); }
 SHIM_EXPORT void _exit(int status) { shim__exit(status); }
+/* glibc's _Exit is another name of _exit: a call to it does not reach the
+ * hook above unless it is hooked too. */
+SHIM_EXPORT void _Exit(int status) { shim__exit(status); }

@@ -359,6 +359,25 @@ teardown() {
     assert_equal "$(cat "$BATS_TEST_TMPDIR/client.err")" ""
 }
 
+@test "_exit and _Exit skip atexit, yet the textfile is written and the exit status kept" {
+    port=$(free_port)
+    start_echo "$port"
+    local how tf
+    for how in "os._exit(7)" "ctypes.CDLL(None)._Exit(7)"; do
+        tf="$BATS_TEST_TMPDIR/exit-${how%%(*}.prom"
+        run env LD_PRELOAD="$SHIM" PROMSHIM_EXPORTER_ENABLED=false PROMSHIM_TEXTFILE_PATH="$tf" "$PY" -c "
+import ctypes, os, socket
+for _ in range(3):
+    s = socket.create_connection(('127.0.0.1', $port)); s.sendall(b'x' * 64); s.recv(1); s.close()
+print('done', flush=True)
+$how"
+        assert_equal "$status" 7
+        assert_output done
+        text=$(read_textfile "$tf")
+        assert_metric "$text" promshim_connections_total 'role="client"' 3
+    done
+}
+
 @test "PROMSHIM_BIND_ADDRESS=127.0.0.1: the exporter listens on loopback only" {
     port=$(free_port)
     eport=$(free_port)
@@ -450,7 +469,7 @@ time.sleep(600)
     declare -A allowed
     for n in socket socketpair connect accept accept4 close close_range shutdown dup dup2 dup3 \
         fcntl fcntl64 getsockopt read write readv writev send recv sendto recvfrom sendmsg \
-        recvmsg sendmmsg recvmmsg sendfile sendfile64 __read_chk __recv_chk __recvfrom_chk fork _exit \
+        recvmsg sendmmsg recvmmsg sendfile sendfile64 __read_chk __recv_chk __recvfrom_chk fork _exit _Exit \
         SSL_read SSL_write SSL_read_ex SSL_write_ex SSL_sendfile SSL_free gnutls_record_recv gnutls_record_send; do
         allowed[$n]=1
     done
