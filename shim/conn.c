@@ -9,10 +9,16 @@
  *
  * Everything here runs inside hooks: no malloc, no stdio, no locks (the
  * registry takes its own only to create a series not seen before).
+ *
+ * The peer fields of an entry are rewritten inside a seq section (see
+ * conn.h), at socket, accept, connect and dup time only, never on the data
+ * path: two atomic adds a section, and release stores (plain moves on x86).
+ * shim_conn_peek is the reader's side, for promshim's probes.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -64,8 +70,39 @@ static struct shim_fd *entry(int fd)
     return &shim_fdtab[fd];
 }
 
-/* set: overwrite fd's entry with a fresh one of `kind` */
-static struct shim_fd *set(int fd, enum shim_fd_kind kind)
+#define SEQ_IN 1u         /* one section in progress: seq's low byte counts them */
+#define SEQ_BUSY 0xffu    /* the low byte */
+#define SEQ_GEN 0x100u    /* one generation, added as a section ends */
+#define PEEK_TRIES 4
+
+/* seq_begin: open a section over e's peer fields. Relaxed: the release
+ * stores of the fields that follow keep it ahead of them for a reader that
+ * sees any of them (shim_conn_peek). */
+static inline void seq_begin(struct shim_fd *e)
+{
+    __atomic_fetch_add(&e->seq, SEQ_IN, __ATOMIC_RELAXED);
+}
+
+/* seq_end: close the section: one in progress less, one generation more.
+ * Release: a reader that sees the new seq sees the fields written. */
+static inline void seq_end(struct shim_fd *e)
+{
+    __atomic_fetch_add(&e->seq, SEQ_GEN - SEQ_IN, __ATOMIC_RELEASE);
+}
+
+/* peer_store: e's family, port and address (w: the 16 bytes as words, NULL
+ * for none). Inside a section only. */
+static void peer_store(struct shim_fd *e, int family, uint16_t port, const uint64_t *w)
+{
+    __atomic_store_n(&e->family, (uint8_t)family, __ATOMIC_RELEASE);
+    __atomic_store_n(&e->port, port, __ATOMIC_RELEASE);
+    __atomic_store_n(&e->addr_w[0], w ? w[0] : 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&e->addr_w[1], w ? w[1] : 0, __ATOMIC_RELEASE);
+}
+
+/* set: overwrite fd's entry with a fresh one of `kind`, its peer family and
+ * port given, no address: one section */
+static struct shim_fd *set(int fd, enum shim_fd_kind kind, int family, uint16_t port)
 {
     struct shim_fd *e = entry(fd);
     if (!e)
@@ -74,17 +111,18 @@ static struct shim_fd *set(int fd, enum shim_fd_kind kind)
      * the kernel may hand to this socket), so its writes are seen */
     if (__atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) && e->ext) /* a stale entry (its close did not pass through us) */
         shim_session_end(e, -2, 0);
-    __atomic_store_n(&e->kind, FD_NONE, __ATOMIC_RELAXED);
+    seq_begin(e);
+    __atomic_store_n(&e->kind, FD_NONE, __ATOMIC_RELEASE);
     e->connecting = 0;
     e->active = 0;
-    e->family = 0;
-    e->port = 0;
-    e->proto = PROTO_UNKNOWN;
     e->nsniff = 0;
     e->tls = 0;
     e->t0 = 0;
-    __atomic_store_n(&e->ext, NULL, __ATOMIC_RELAXED); /* read by the pools probe's thread */
+    peer_store(e, family, port, NULL);
+    __atomic_store_n(&e->proto, PROTO_UNKNOWN, __ATOMIC_RELEASE);
+    __atomic_store_n(&e->ext, NULL, __ATOMIC_RELEASE);
     __atomic_store_n(&e->kind, (uint8_t)kind, __ATOMIC_RELEASE);
+    seq_end(e);
     return e;
 }
 
@@ -104,11 +142,9 @@ void shim_conn_socket(int fd, int domain, int type)
 {
     int st = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
     if ((domain == AF_INET || domain == AF_INET6) && st == SOCK_STREAM) {
-        struct shim_fd *e = set(fd, FD_INET);
-        if (e)
-            e->family = (uint8_t)domain;
+        set(fd, FD_INET, domain, 0);
     } else if (domain == AF_UNIX) {
-        set(fd, FD_UNIX);
+        set(fd, FD_UNIX, 0, 0);
     } else {
         shim_conn_clear(fd);
     }
@@ -123,7 +159,7 @@ void shim_conn_clear(int fd)
 
 void shim_conn_own(int fd, int listening)
 {
-    set(fd, listening ? FD_OWN_LISTEN : FD_OWN);
+    set(fd, listening ? FD_OWN_LISTEN : FD_OWN, 0, 0);
 }
 
 int shim_conn_wants_connect_time(int fd)
@@ -132,20 +168,29 @@ int shim_conn_wants_connect_time(int fd)
     return e && e->kind == FD_INET;
 }
 
-/* take the peer address of sa into e */
+/* take the peer address of sa into e (the bytes past an IPv4 address
+ * zeroed): one section */
 static void take_peer(struct shim_fd *e, const struct sockaddr *sa, socklen_t len)
 {
+    uint64_t w[2] = {0, 0};
+    int family;
+    uint16_t port;
     if (sa && sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        e->family = AF_INET;
-        memcpy(e->addr, &in->sin_addr, 4);
-        e->port = ntohs(in->sin_port);
+        family = AF_INET;
+        memcpy(w, &in->sin_addr, 4);
+        port = ntohs(in->sin_port);
     } else if (sa && sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        e->family = AF_INET6;
-        memcpy(e->addr, &in6->sin6_addr, 16);
-        e->port = ntohs(in6->sin6_port);
+        family = AF_INET6;
+        memcpy(w, &in6->sin6_addr, 16);
+        port = ntohs(in6->sin6_port);
+    } else {
+        return;
     }
+    seq_begin(e);
+    peer_store(e, family, port, w);
+    seq_end(e);
 }
 
 /* finish: a connect attempt on e ended with err (0 = connected) */
@@ -207,28 +252,33 @@ void shim_conn_accept(int lfd, int fd)
         shim_conn_clear(fd);
         return;
     }
-    uint8_t k = l->kind;
+    uint8_t k = __atomic_load_n(&l->kind, __ATOMIC_RELAXED);
     if (k == FD_OWN_LISTEN) {
-        set(fd, FD_OWN);
+        set(fd, FD_OWN, 0, 0);
     } else if (k == FD_INET || k == FD_SERVER) {
-        if (!l->port) { /* the listening port, learned once per listening socket */
+        /* atomic loads: threads accepting on one listening socket at once
+         * may both learn its port */
+        uint16_t port = __atomic_load_n(&l->port, __ATOMIC_RELAXED);
+        if (!port) { /* the listening port, learned once per listening socket */
             struct sockaddr_storage ss;
             socklen_t sl = sizeof(ss);
             if (syscall(SYS_getsockname, lfd, &ss, &sl) == 0) {
                 if (ss.ss_family == AF_INET)
-                    l->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+                    port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
                 else if (ss.ss_family == AF_INET6)
-                    l->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+                    port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+            }
+            if (port) {
+                seq_begin(l);
+                __atomic_store_n(&l->port, port, __ATOMIC_RELEASE);
+                seq_end(l);
             }
         }
-        struct shim_fd *e = set(fd, FD_SERVER);
-        if (e) {
-            e->family = l->family;
-            e->port = l->port;
+        struct shim_fd *e = set(fd, FD_SERVER, __atomic_load_n(&l->family, __ATOMIC_RELAXED), port);
+        if (e)
             opened(e);
-        }
     } else if (k == FD_UNIX) {
-        set(fd, FD_UNIX);
+        set(fd, FD_UNIX, 0, 0);
     } else {
         shim_conn_clear(fd);
     }
@@ -252,18 +302,18 @@ void shim_conn_dup(int oldfd, int newfd)
         return;
     /* the copy is an alias of the same connection: it is not counted again
      * as opened nor as active */
-    __atomic_store_n(&n->kind, FD_NONE, __ATOMIC_RELAXED);
+    seq_begin(n);
+    __atomic_store_n(&n->kind, FD_NONE, __ATOMIC_RELEASE);
     n->connecting = 0;
     n->active = 0;
-    n->family = o->family;
-    n->port = o->port;
     n->t0 = o->t0;
-    n->proto = PROTO_NONE; /* the session stays with the original fd */
     n->nsniff = 0;
     n->tls = o->tls;
-    __atomic_store_n(&n->ext, NULL, __ATOMIC_RELAXED); /* read by the pools probe's thread */
-    memcpy(n->addr, o->addr, sizeof(n->addr));
-    __atomic_store_n(&n->kind, o->kind == FD_OWN ? FD_OWN : o->kind, __ATOMIC_RELEASE);
+    peer_store(n, o->family, o->port, o->addr_w);
+    __atomic_store_n(&n->proto, PROTO_NONE, __ATOMIC_RELEASE); /* the session stays with the original fd */
+    __atomic_store_n(&n->ext, NULL, __ATOMIC_RELEASE);
+    __atomic_store_n(&n->kind, o->kind, __ATOMIC_RELEASE);
+    seq_end(n);
 }
 
 void shim_conn_close(int fd)
@@ -415,11 +465,47 @@ unsigned shim_conn_hwm(void)
     return atomic_load_explicit(&fd_hwm, memory_order_relaxed);
 }
 
+/*
+ * shim_conn_peek: see conn.h. Copies the fields between two loads of seq:
+ * every field load is an acquire, so a field written by a section that
+ * began after the first load of seq makes the second load see that
+ * section's begin (seq differs); a section in progress at the first load
+ * shows in its low byte. Between tries the writer gets the CPU.
+ */
+int shim_conn_peek(const struct shim_fd *e, struct shim_fd_peer *out, int busy)
+{
+    for (int i = 0; i < PEEK_TRIES; i++) {
+        if (i)
+            sched_yield();
+        uint32_t s = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
+        if (s & SEQ_BUSY)
+            continue;
+        out->kind = __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE);
+        out->family = __atomic_load_n(&e->family, __ATOMIC_ACQUIRE);
+        out->port = __atomic_load_n(&e->port, __ATOMIC_ACQUIRE);
+        uint64_t w[2] = {__atomic_load_n(&e->addr_w[0], __ATOMIC_ACQUIRE),
+                         __atomic_load_n(&e->addr_w[1], __ATOMIC_ACQUIRE)};
+        memcpy(out->addr, w, sizeof(out->addr));
+        out->proto = __atomic_load_n(&e->proto, __ATOMIC_ACQUIRE);
+        out->busy = busy ? shim_session_busy(e) : 0; /* its ext load is an acquire too */
+        if (__atomic_load_n(&e->seq, __ATOMIC_RELAXED) == s)
+            return 0;
+    }
+    return -EAGAIN;
+}
+
 /* In a forked child: the connections it inherited are counted as active by
- * the parent; the child counts only what it opens itself. */
+ * the parent; the child counts only what it opens itself. A section some
+ * other thread of the parent was in when it forked never ends here: its
+ * count goes (the entry is rewritten before it is trusted again anyway). */
 void shim_conn_after_fork_child(void)
 {
     unsigned h = atomic_load(&fd_hwm);
-    for (unsigned fd = 0; fd < h && fd < shim_fdmax; fd++)
-        shim_fdtab[fd].active = 0;
+    for (unsigned fd = 0; fd < h && fd < shim_fdmax; fd++) {
+        struct shim_fd *e = &shim_fdtab[fd];
+        e->active = 0;
+        uint32_t s = __atomic_load_n(&e->seq, __ATOMIC_RELAXED);
+        if (s & SEQ_BUSY)
+            __atomic_store_n(&e->seq, (s & ~SEQ_BUSY) + SEQ_GEN, __ATOMIC_RELEASE);
+    }
 }

@@ -15,6 +15,7 @@
 #ifndef SHIM_CONN_H
 #define SHIM_CONN_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -52,20 +53,51 @@ const char *shim_proto_name(int proto);
 
 struct shim_ext; /* per-connection protocol state, from a fixed pool (session.h) */
 
-/* One fd's entry: 64 bytes, one cache line. */
+/*
+ * One fd's entry: 64 bytes, one cache line.
+ *
+ * The peer fields (family, port, addr, and kind, proto and ext as they are
+ * rewritten with them) are also read by promshim's own thread (the tcp and
+ * pools probes) while the host's threads rewrite them. The hooks that
+ * rewrite them (socket, accept, connect, dup) do it inside a seq section
+ * (seq_begin/seq_end in conn.c): seq's low byte counts the sections in
+ * progress, each section's end adds one to the generation above it, and
+ * every peer field is stored with a release store. A reader
+ * (shim_conn_peek) copies the fields between two loads of seq and keeps the
+ * copy only when seq was the same both times, with no section in progress.
+ * Counting (not the usual odd/even) keeps that true when two sections
+ * overlap on one entry: two threads accepting on one listening socket, or a
+ * signal handler reusing the fd of the section it interrupted.
+ */
 struct shim_fd {
     uint8_t kind;               /* enum shim_fd_kind; read and written with __atomic builtins */
     uint8_t connecting;         /* non-blocking connect in progress */
     uint8_t active;             /* counted in connections_active by this process */
-    uint8_t family;             /* AF_INET, AF_INET6 */
-    uint16_t port;              /* peer port (client), local port (server, listening), host order */
-    uint8_t proto;              /* enum shim_proto */
+    uint8_t family;             /* AF_INET, AF_INET6 (peer field) */
+    uint16_t port;              /* peer port (client), local port (server, listening), host order (peer field) */
+    uint8_t proto;              /* enum shim_proto; __atomic builtins across threads */
     uint8_t nsniff;             /* bytes kept in sniff while the protocol is undecided */
     uint64_t t0;                /* connect start, ns */
-    uint8_t addr[16];           /* peer address (client) */
+    union {
+        uint8_t addr[16];       /* peer address (client) (peer field) */
+        uint64_t addr_w[2];     /* the same, as the two words stored and loaded atomically */
+    };
     struct shim_ext *ext;       /* protocol state, NULL when none */
+    uint32_t seq;               /* peer fields' sections: generation << 8 | sections in progress */
     uint8_t tls;                /* plaintext comes through the TLS hooks: raw bytes are not parsed */
-    uint8_t sniff[23];          /* first bytes of the connection, while undecided */
+    uint8_t sniff[19];          /* first bytes of the connection, while undecided (every detector
+                                 * decides within 18) */
+};
+_Static_assert(sizeof(struct shim_fd) == 64, "an fd entry is one cache line");
+_Static_assert(offsetof(struct shim_fd, addr_w) % 8 == 0, "addr_w is loaded and stored as aligned words");
+_Static_assert(offsetof(struct shim_fd, seq) % 4 == 0, "seq is an aligned atomic word");
+
+/* A copy of the peer fields of an entry, taken by shim_conn_peek. */
+struct shim_fd_peer {
+    uint8_t kind, family, proto;
+    uint16_t port;
+    uint8_t addr[16];
+    int busy; /* shim_session_busy of the same connection (when asked for) */
 };
 
 extern struct shim_fd *shim_fdtab;
@@ -117,6 +149,13 @@ void shim_conn_tls_data(int fd, enum shim_dir dir, const void *buf, long n);
  * receive). */
 struct iovec;
 void shim_conn_io(struct shim_fd *e, int fd, enum shim_dir dir, const struct iovec *iov, int cnt, long n, int err);
+
+/* shim_conn_peek: a consistent copy of e's peer fields into *out, for a
+ * thread other than the fd's (the probes), while the host may rewrite the
+ * entry; with busy, also whether an operation is in flight on the same
+ * connection. 0, or -EAGAIN when the entry kept changing through a few
+ * tries (skip it this round). Never blocks, never writes to e. */
+int shim_conn_peek(const struct shim_fd *e, struct shim_fd_peer *out, int busy);
 
 /* mark fd as promshim's own (exporter) */
 void shim_conn_own(int fd, int listening);

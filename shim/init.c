@@ -342,8 +342,10 @@ static int parent_has_shim(void)
 
 /*
  * shim_exit: the process is exiting (exit, return from main, or _exit):
- * give up its process slot; the last process of the tree writes the
- * textfile. Once per process; never in a vfork child.
+ * stop the probes (they write this process's per-process gauges), give up
+ * its process slot; the last process of the tree writes the textfile. Once
+ * per process; never in a vfork child. Waits at most
+ * SHIM_SCHEDULER_STOP_WAIT_MS for a probe run in progress.
  */
 void shim_exit(void)
 {
@@ -357,6 +359,9 @@ void shim_exit(void)
         return; /* the destructor after an exit, or two threads exiting */
     int saved = errno;
     shim_tls.guard++;
+    if (shim_scheduler_stop(SHIM_SCHEDULER_STOP_WAIT_MS) != 0)
+        LOG_WARN("a probe run did not end within %d ms of exit; process %d exits without it",
+                 SHIM_SCHEDULER_STOP_WAIT_MS, shim_pid);
     int last = shim_registry_exit();
     if (last)
         shim_discovery_remove();

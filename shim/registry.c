@@ -85,7 +85,10 @@ struct reg_header {
 
 static struct reg_header *reg;
 static _Atomic int64_t *pg_rows; /* SHIM_MAX_PROCS x SHIM_MAX_PGAUGES */
-static int my_slot = -1;         /* this process's row; private, set again after fork */
+/* this process's row; private, set again after fork. Atomic: promshim's
+ * threads update per-process gauges while the host exits; each update reads
+ * it once. */
+static _Atomic int my_slot = -1;
 
 /* ---- the mutex ---- */
 
@@ -205,14 +208,14 @@ int shim_registry_init(size_t bytes, unsigned series_cap)
         reg = NULL;
         return -rc;
     }
-    my_slot = proc_register(shim_pid);
+    atomic_store(&my_slot, proc_register(shim_pid));
     return 0;
 }
 
 void shim_registry_child(void)
 {
     if (reg)
-        my_slot = proc_register(shim_pid);
+        atomic_store(&my_slot, proc_register(shim_pid));
 }
 
 /* A slot taken for a child about to be forked: counted as alive from before
@@ -243,17 +246,18 @@ void shim_registry_fork_child(int slot)
     }
     int expect = SLOT_RESERVED;
     atomic_compare_exchange_strong(&reg->procs[slot].pid, &expect, shim_pid);
-    my_slot = slot;
+    atomic_store(&my_slot, slot);
 }
 
 int shim_registry_exit(void)
 {
     if (!reg)
         return 0;
-    if (my_slot >= 0) {
-        slot_release(my_slot, shim_pid);
-        my_slot = -1;
-    }
+    /* let go of the slot before its row is zeroed: updates from now on are
+     * dropped */
+    int slot = atomic_exchange(&my_slot, -1);
+    if (slot >= 0)
+        slot_release(slot, shim_pid);
     int last = atomic_load(&reg->live) <= 0;
     if (!last) { /* others may have been killed without saying so */
         last = 1;
@@ -489,11 +493,12 @@ void shim_counter_add(struct shim_series *s, uint64_t v)
 void shim_gauge_add(struct shim_series *s, int64_t v)
 {
     if (s->fam->def->flags & SHIM_PER_PROCESS) {
-        if (NEVER(my_slot < 0)) {
+        int slot = atomic_load_explicit(&my_slot, memory_order_relaxed);
+        if (NEVER(slot < 0)) {
             shim_drop_event();
             return;
         }
-        atomic_fetch_add_explicit(&pg_rows[(size_t)my_slot * SHIM_MAX_PGAUGES + s->pgi], v, memory_order_relaxed);
+        atomic_fetch_add_explicit(&pg_rows[(size_t)slot * SHIM_MAX_PGAUGES + s->pgi], v, memory_order_relaxed);
         return;
     }
     atomic_fetch_add_explicit((_Atomic int64_t *)series_values(s), v, memory_order_relaxed);
@@ -502,8 +507,9 @@ void shim_gauge_add(struct shim_series *s, int64_t v)
 void shim_gauge_set(struct shim_series *s, int64_t v)
 {
     if (s->fam->def->flags & SHIM_PER_PROCESS) {
-        if (my_slot >= 0)
-            atomic_store_explicit(&pg_rows[(size_t)my_slot * SHIM_MAX_PGAUGES + s->pgi], v, memory_order_relaxed);
+        int slot = atomic_load_explicit(&my_slot, memory_order_relaxed);
+        if (slot >= 0)
+            atomic_store_explicit(&pg_rows[(size_t)slot * SHIM_MAX_PGAUGES + s->pgi], v, memory_order_relaxed);
         return;
     }
     atomic_store_explicit((_Atomic int64_t *)series_values(s), v, memory_order_relaxed);

@@ -83,8 +83,10 @@ void shim_registry_fork_parent(int slot, int child);
 void shim_registry_fork_child(int slot);
 
 /* shim_registry_exit: the process is exiting normally: releases its process
- * slot (its per-process gauges leave with it). Returns 1 when it was the last
- * live process of the tree, else 0. */
+ * slot (its per-process gauges leave with it; a gauge update from then on
+ * is dropped, but one that read the slot just before may still land in the
+ * zeroed row: stop promshim's scheduler first, shim_scheduler_stop). Returns
+ * 1 when it was the last live process of the tree, else 0. */
 int shim_registry_exit(void);
 
 struct shim_family *shim_family(const struct shim_family_def *def);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 #include "shim/config.h"
 #include "shim/registry.h"
@@ -23,6 +24,12 @@ struct probe {
 
 static struct probe probes[SHIM_MAX_PROBES];
 static _Atomic unsigned nprobes;
+/* RUN_BUSY while a tick runs the probes, RUN_STOP once the process exits.
+ * One word: a tick either takes RUN_BUSY before the stop (and the stop
+ * waits for it) or never starts. */
+#define RUN_BUSY 1u
+#define RUN_STOP 2u
+static _Atomic unsigned run_state;
 static uint64_t next_run_ns;
 int shim_scheduler_wanted;
 unsigned shim_scheduler_interval_s;
@@ -92,10 +99,36 @@ uint64_t shim_scheduler_tick(uint64_t now)
                                                   : (unsigned)shim_cfg.collection_interval_seconds;
     if (now < next_run_ns)
         return next_run_ns;
+    next_run_ns = now + (uint64_t)interval * 1000000000ull;
+    unsigned idle = 0;
+    if (!atomic_compare_exchange_strong(&run_state, &idle, RUN_BUSY))
+        return next_run_ns; /* stopped: the process is exiting */
+    shim_tls.in_probes++;
     unsigned n = atomic_load(&nprobes);
     for (unsigned i = 0; i < n && i < SHIM_MAX_PROBES; i++)
         if (__atomic_load_n(&probes[i].fn, __ATOMIC_ACQUIRE))
             run(&probes[i]);
-    next_run_ns = now + (uint64_t)interval * 1000000000ull;
+    shim_tls.in_probes--;
+    atomic_fetch_and(&run_state, ~RUN_BUSY);
     return next_run_ns;
+}
+
+int shim_scheduler_stop(unsigned wait_ms)
+{
+    unsigned st = atomic_fetch_or(&run_state, RUN_STOP);
+    if (!(st & RUN_BUSY) || shim_tls.in_probes)
+        return 0;
+    uint64_t end = shim_now_ns() + (uint64_t)wait_ms * 1000000ull;
+    while (atomic_load(&run_state) & RUN_BUSY) {
+        if (shim_now_ns() >= end)
+            return -ETIMEDOUT;
+        struct timespec t = {0, 1000000};
+        nanosleep(&t, NULL);
+    }
+    return 0;
+}
+
+void shim_scheduler_after_fork_child(void)
+{
+    atomic_store(&run_state, 0);
 }

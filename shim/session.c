@@ -4,8 +4,8 @@
  * A connection's protocol is decided on the first bytes of its first data:
  * a request method read by a server or written by a client is HTTP; anything
  * else passes through (bytes still counted). Until the first bytes decide,
- * up to 8 of them are kept in the fd entry, so a request line that arrives
- * one byte at a time is still recognised.
+ * up to sizeof(e->sniff) of them are kept in the fd entry, so a request
+ * line that arrives one byte at a time is still recognised.
  *
  * Sessions come from a fixed per-process pool claimed with an atomic bitmap
  * (lock-free, async-signal-safe). An empty pool drops the connection to
@@ -213,10 +213,10 @@ void shim_session_data(struct shim_fd *e, enum shim_dir dir, const struct iovec 
         return;
     if (proto == PROTO_UNKNOWN) {
         if (!iov) {
-            e->proto = PROTO_NONE;
+            __atomic_store_n(&e->proto, PROTO_NONE, __ATOMIC_RELAXED); /* read by the probes */
             return;
         }
-        /* the kept first bytes and the new ones, up to 8 */
+        /* the kept first bytes and the new ones, up to sizeof(e->sniff) */
         uint8_t head[sizeof(e->sniff)];
         size_t k = e->nsniff > sizeof(head) ? 0 : e->nsniff;
         memcpy(head, e->sniff, k);
@@ -235,12 +235,12 @@ void shim_session_data(struct shim_fd *e, enum shim_dir dir, const struct iovec 
             return;
         }
         if (p == PROTO_TLS) { /* wait for the plaintext from the TLS hooks */
-            e->proto = PROTO_TLS;
+            __atomic_store_n(&e->proto, PROTO_TLS, __ATOMIC_RELAXED);
             e->nsniff = 0;
             return;
         }
         if (p == PROTO_NONE || start(e, p) != 0) {
-            e->proto = PROTO_NONE;
+            __atomic_store_n(&e->proto, PROTO_NONE, __ATOMIC_RELAXED); /* read by the probes */
             return;
         }
         if (keep) { /* the kept bytes first: they are the start of the stream */
@@ -279,7 +279,7 @@ void shim_session_end(struct shim_fd *e, int dir, int err)
 int shim_session_busy(const struct shim_fd *e)
 {
     const struct shim_ext *x = __atomic_load_n(&e->ext, __ATOMIC_ACQUIRE);
-    if (!x || e->proto != x->proto)
+    if (!x || __atomic_load_n(&e->proto, __ATOMIC_RELAXED) != x->proto)
         return 0;
     if (x->proto == PROTO_HTTP)
         return x->u.http.count > 0;

@@ -75,6 +75,7 @@ struct shim_tls {
     int in_registry; /* >0: this thread holds the registry mutex */
     int in_ssl;      /* >0: inside a TLS library's read or write (hooks/tls.c) */
     int ssl_fd;      /* the tracked socket that TLS call moved bytes on, or -1 */
+    int in_probes;   /* >0: promshim's thread is running the probes (scheduler.c) */
 };
 extern __thread struct shim_tls shim_tls __attribute__((tls_model("initial-exec")));
 

@@ -84,3 +84,70 @@ teardown() { common_teardown; }
     assert_success
     [[ "$output" != 0 ]]
 }
+
+@test "exit while a probe runs: the exit waits for the run, which ends before the textfile is written" {
+    tf="$BATS_TEST_TMPDIR/exit.prom"
+    tf_env "$tf"
+    run --separate-stderr "${TF_ENV[@]}" "$PROGS/exit_probe" wait 400
+    assert_success
+    # the probe was inside its run when main called exit; the process ended
+    # after the run did, and no run started once the exit had begun
+    assert_equal "$output" "$(printf 'probe start\nexit\nprobe end')"
+    assert_equal "$stderr" ""
+    text=$(read_textfile "$tf")
+    assert_metric_exact "$text" exit_probe_done '' 42
+}
+
+@test "exit while a probe runs for too long: the exit waits 1 s, says so once, and goes on" {
+    tf="$BATS_TEST_TMPDIR/exit.prom"
+    tf_env "$tf"
+    t0=$(now_ms)
+    run --separate-stderr "${TF_ENV[@]}" "$PROGS/exit_probe" wait 20000
+    elapsed=$(($(now_ms) - t0))
+    assert_success
+    assert_equal "$output" "$(printf 'probe start\nexit')"
+    ((elapsed >= 1000 && elapsed < 10000)) || fail "exit took $elapsed ms (want about 1000)"
+    [[ $(grep -c 'a probe run did not end within 1000 ms of exit' <<<"$stderr") == 1 ]] || fail "stderr: $stderr"
+    read_textfile "$tf" >/dev/null
+}
+
+@test "a probe that calls exit itself: the exit does not wait for its own run" {
+    tf="$BATS_TEST_TMPDIR/exit.prom"
+    tf_env "$tf"
+    run --separate-stderr "${TF_ENV[@]}" "$PROGS/exit_probe" self 0
+    assert_equal "$status" 3
+    assert_equal "$output" "probe start"
+    assert_equal "$stderr" ""
+    read_textfile "$tf" >/dev/null
+}
+
+@test "pools probe: an IPv4 connection on the fd number of a closed IPv6 one counts with the peer's others" {
+    port=$(free_port)
+    eport=$(free_port)
+    start_echo "$port"
+    shim_env "$eport" PROMSHIM_METRICS_COLLECTION_INTERVAL_SECONDS=1
+    # a connection to ::1, closed; then two to 127.0.0.1, the first on the
+    # same fd number (its entry once held the 16 bytes of ::1)
+    start_bg hold "${SHIM_ENV[@]}" "$PY" -c '
+import socket, sys, time
+l6 = socket.socket(socket.AF_INET6)
+l6.bind(("::1", 0))
+l6.listen()
+s6 = socket.socket(socket.AF_INET6)
+s6.connect(l6.getsockname())
+n6 = s6.fileno()
+s6.close()
+a = socket.socket()
+a.connect(("127.0.0.1", int(sys.argv[1])))
+b = socket.socket()
+b.connect(("127.0.0.1", int(sys.argv[1])))
+print("ready" if a.fileno() == n6 else "fd not reused", flush=True)
+time.sleep(30)' "$port"
+    wait_until 10 file_has "$BATS_TEST_TMPDIR/hold.out" '^(ready|fd not reused)$'
+    [[ $(cat "$BATS_TEST_TMPDIR/hold.out") == ready ]] || skip "the IPv4 socket did not get the IPv6 one's fd number"
+    wait_exporter "$eport"
+    wait_metric "$eport" promshim_pool_connections \
+        "server_address=\"127.0.0.1\",server_port=\"$port\",protocol=\"unknown\",state=\"idle\"" 2 10
+    text=$(scrape "$eport")
+    assert_equal "$(metric_count "$text" promshim_pool_connections "server_port=\"$port\"")" 2
+}

@@ -9,6 +9,10 @@
  * Both are per-process gauges: a process's share leaves with it. A peer
  * with no connection left goes to 0 (and leaves the output once idle for
  * the series TTL). Promshim's thread only.
+ *
+ * The host's threads rewrite the fd entries meanwhile: a connection's peer
+ * is taken with shim_conn_peek (a consistent copy, or the entry is left out
+ * of this round when it kept changing), never read field by field.
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -64,8 +68,9 @@ static struct peer tcp_peers[2][MAX_PEERS], pool_peers[2][MAX_PEERS];
 static unsigned tcp_n[2], pool_n[2];
 static int tcp_cur, pool_cur;
 
-/* find: the peer entry of e in t (n entries), added when new; NULL if full */
-static struct peer *find(struct peer *t, unsigned *n, const struct shim_fd *e, uint8_t proto)
+/* find: the peer entry of e (a copy) in t (n entries), added when new;
+ * NULL if full */
+static struct peer *find(struct peer *t, unsigned *n, const struct shim_fd_peer *e, uint8_t proto)
 {
     for (unsigned i = 0; i < *n; i++)
         if (t[i].family == e->family && t[i].port == e->port && t[i].proto == proto &&
@@ -80,6 +85,13 @@ static struct peer *find(struct peer *t, unsigned *n, const struct shim_fd *e, u
     p->proto = proto;
     memcpy(p->addr, e->addr, 16);
     return p;
+}
+
+/* same_peer: a and b are copies of client entries to one peer */
+static int same_peer(const struct shim_fd_peer *a, const struct shim_fd_peer *b)
+{
+    return a->kind == b->kind && a->family == b->family && a->port == b->port &&
+           memcmp(a->addr, b->addr, 16) == 0;
 }
 
 /* carry: the series found last round for the same peer */
@@ -135,11 +147,18 @@ int shim_probe_tcp(void *arg)
         struct shim_fd *e = &shim_fdtab[fd];
         if (__atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) != FD_CLIENT)
             continue;
+        struct shim_fd_peer pe, again;
+        if (shim_conn_peek(e, &pe, 0) != 0 || pe.kind != FD_CLIENT)
+            continue;
         struct tcp_info ti;
         socklen_t len = sizeof(ti);
         if (!real.getsockopt || real.getsockopt((int)fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
             continue;
-        struct peer *p = find(t, n, e, 0);
+        /* the fd may have been closed and reused meanwhile: the numbers
+         * count only if it still goes to the same peer */
+        if (shim_conn_peek(e, &again, 0) != 0 || !same_peer(&pe, &again))
+            continue;
+        struct peer *p = find(t, n, &pe, 0);
         if (!p)
             continue;
         p->n++;
@@ -174,11 +193,14 @@ int shim_probe_pools(void *arg)
         struct shim_fd *e = &shim_fdtab[fd];
         if (__atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) != FD_CLIENT)
             continue;
-        struct peer *p = find(t, n, e, __atomic_load_n(&e->proto, __ATOMIC_RELAXED));
+        struct shim_fd_peer pe;
+        if (shim_conn_peek(e, &pe, 1) != 0 || pe.kind != FD_CLIENT)
+            continue;
+        struct peer *p = find(t, n, &pe, pe.proto);
         if (!p)
             continue;
         p->n++;
-        p->busy += (uint32_t)shim_session_busy(e);
+        p->busy += (uint32_t)pe.busy;
     }
     for (unsigned i = 0; i < *n; i++) {
         struct peer *p = &t[i];
