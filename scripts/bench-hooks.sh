@@ -6,6 +6,10 @@
 #   scripts/bench-hooks.sh [FILE_ITERATIONS [SOCKET_ITERATIONS]]
 #   BENCH_ROUNDS=5                       rounds of each (default 5)
 #
+# The last part counts what nginx spends per request, plain and under the
+# shim, with callgrind (set NGINX to another binary, BENCH_NO_CALLGRIND=1 to
+# skip the exact parts).
+#
 # Each bench_hooks run reports, per call, the best of 5 repetitions; this
 # script takes the median of those over the rounds.
 set -euo pipefail
@@ -117,4 +121,77 @@ if command -v valgrind >/dev/null 2>&1 && [[ -z "${BENCH_NO_CALLGRIND:-}" ]]; th
     p=$(per_call plain $F $S $F $((2 * S)) $((S * 4 * 5)))
     s=$(per_call shim $F $S $F $((2 * S)) $((S * 4 * 5)))
     printf "%-28s %10s %10s %10s\n" "send/recv, tracked socket" "$p" "$s" "$(awk -v p="$p" -v s="$s" 'BEGIN { printf "%+.1f", s - p }')"
+fi
+
+# Exact figures for a real server: nginx (one process, master_process off)
+# under callgrind serving N1 and then N2 keep-alive requests for a 6-byte
+# file from one Python client, plain and under the shim; the difference of
+# the two totals over N2 - N1 is what one request costs in user space (start-up,
+# the exporter's libmicrohttpd load and shutdown cancel out).
+nginx_bin=${NGINX:-/usr/sbin/nginx}
+if command -v valgrind >/dev/null 2>&1 && [[ -z "${BENCH_NO_CALLGRIND:-}" && -x "$nginx_bin" ]] &&
+    command -v python3 >/dev/null 2>&1; then
+    ndir=$(mktemp -d)
+    trap 'rm -f -- "$results" "$errlog"; rm -rf -- "$ndir"' EXIT
+    free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+    mkdir -p "$ndir/html" "$ndir/tmp"
+    printf 'hello\n' >"$ndir/html/index.html"
+    nginx_count() { # nginx_count MODE N: total instructions of nginx serving N requests
+        local mode=$1 n=$2 port eport pid out i
+        port=$(free_port)
+        eport=$(free_port)
+        cat >"$ndir/nginx.conf" <<NGINXEOF
+$( (($(id -u) == 0)) && echo "user root;")
+master_process off;
+daemon off;
+worker_processes 1;
+pid $ndir/nginx.pid;
+error_log $ndir/error.log notice;
+events { worker_connections 64; }
+http {
+    access_log $ndir/access.log;
+    client_body_temp_path $ndir/tmp/body;
+    proxy_temp_path $ndir/tmp/proxy;
+    fastcgi_temp_path $ndir/tmp/fastcgi;
+    uwsgi_temp_path $ndir/tmp/uwsgi;
+    scgi_temp_path $ndir/tmp/scgi;
+    default_type application/octet-stream;
+    keepalive_requests 1000000;
+    sendfile off;
+    server { listen 127.0.0.1:$port; root $ndir/html; location / { } }
+}
+NGINXEOF
+        local -a envv=(env)
+        [[ $mode == shim ]] && envv=(env "LD_PRELOAD=$root/$LIB" "PROMSHIM_EXPORTER_PORT=$eport")
+        "${envv[@]}" valgrind --tool=callgrind --callgrind-out-file=/dev/null "$nginx_bin" -c "$ndir/nginx.conf" \
+            >/dev/null 2>"$ndir/valgrind.err" &
+        pid=$!
+        for ((i = 0; i < 200; i++)); do
+            python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()' \
+                "$port" 2>/dev/null && break
+            sleep 0.1
+        done
+        python3 - "$port" "$n" <<'PYEOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+req = b"GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: bench\r\n\r\n"
+for _ in range(int(sys.argv[2])):
+    s.sendall(req)
+    buf = b""
+    while not buf.endswith(b"hello\n"):
+        buf += s.recv(65536)
+s.close()
+PYEOF
+        kill -QUIT "$pid"
+        wait "$pid" || true
+        out=$(awk '/Collected :/ { print $NF }' "$ndir/valgrind.err")
+        echo "${out:-0}"
+    }
+    echo
+    echo "nginx, instructions per request in user space (callgrind, exact; 1,000 vs 3,000 requests)"
+    printf "%-28s %10s %10s %10s\n" "" "plain" "shim" "added"
+    np=$(awk -v a="$(nginx_count plain 1000)" -v b="$(nginx_count plain 3000)" 'BEGIN { printf "%.0f", (b - a) / 2000 }')
+    ns=$(awk -v a="$(nginx_count shim 1000)" -v b="$(nginx_count shim 3000)" 'BEGIN { printf "%.0f", (b - a) / 2000 }')
+    printf "%-28s %10s %10s %10s\n" "GET of a 6-byte file" "$np" "$ns" \
+        "$(awk -v p="$np" -v s="$ns" 'BEGIN { printf "%+d (x%.2f)", s - p, s / p }')"
 fi
