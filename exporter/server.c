@@ -553,7 +553,7 @@ SHIM_EXPORT int promshim_start_scheduler(unsigned interval_seconds)
         return -1;
     }
     if (interval_seconds)
-        shim_scheduler_interval_s = interval_seconds;
+        __atomic_store_n(&shim_scheduler_interval_s, interval_seconds, __ATOMIC_RELAXED); /* promshim's thread reads it */
     shim_scheduler_wanted = 1;
     kick(1);
     return 0;

@@ -30,7 +30,8 @@ static _Atomic unsigned nprobes;
 #define RUN_BUSY 1u
 #define RUN_STOP 2u
 static _Atomic unsigned run_state;
-static uint64_t next_run_ns;
+static uint64_t last_run_ns; /* promshim's thread only */
+static int ran;              /* last_run_ns is set */
 int shim_scheduler_wanted;
 unsigned shim_scheduler_interval_s;
 
@@ -95,14 +96,20 @@ static void run(struct probe *p)
 
 uint64_t shim_scheduler_tick(uint64_t now)
 {
-    unsigned interval = shim_scheduler_interval_s ? shim_scheduler_interval_s
-                                                  : (unsigned)shim_cfg.collection_interval_seconds;
-    if (now < next_run_ns)
-        return next_run_ns;
-    next_run_ns = now + (uint64_t)interval * 1000000000ull;
+    /* read at every tick: promshim_start_scheduler may set it after the
+     * thread started (promshim_register_probe starts it), and the next run
+     * is due one new interval after the last one */
+    unsigned interval = __atomic_load_n(&shim_scheduler_interval_s, __ATOMIC_RELAXED);
+    if (!interval)
+        interval = (unsigned)shim_cfg.collection_interval_seconds;
+    uint64_t step = (uint64_t)interval * 1000000000ull;
+    if (ran && now < last_run_ns + step)
+        return last_run_ns + step;
+    ran = 1;
+    last_run_ns = now;
     unsigned idle = 0;
     if (!atomic_compare_exchange_strong(&run_state, &idle, RUN_BUSY))
-        return next_run_ns; /* stopped: the process is exiting */
+        return now + step; /* stopped: the process is exiting */
     shim_tls.in_probes++;
     unsigned n = atomic_load(&nprobes);
     for (unsigned i = 0; i < n && i < SHIM_MAX_PROBES; i++)
@@ -110,7 +117,7 @@ uint64_t shim_scheduler_tick(uint64_t now)
             run(&probes[i]);
     shim_tls.in_probes--;
     atomic_fetch_and(&run_state, ~RUN_BUSY);
-    return next_run_ns;
+    return now + step;
 }
 
 int shim_scheduler_stop(unsigned wait_ms)

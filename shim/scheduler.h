@@ -37,6 +37,8 @@ void shim_scheduler_after_fork_child(void);
 /* shim_scheduler_wanted: the program asked for the scheduler (it registered
  * probes or started it), so promshim's thread runs even without an exporter */
 extern int shim_scheduler_wanted;
+/* promshim_start_scheduler's interval (0: the configured one); __atomic
+ * builtins: the thread may be running already */
 extern unsigned shim_scheduler_interval_s;
 
 /* built-in probes (probes/tcp.c) */
