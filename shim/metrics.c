@@ -72,6 +72,43 @@ static struct shim_lv lv(const char *s)
     return v;
 }
 
+/* peer_lv: address and port label values into the caller's buffers */
+static void peer_lv(struct shim_lv *v, int family, const uint8_t *addr, uint16_t port, char *a, size_t an, char *p,
+                    size_t pn)
+{
+    v[0].p = a;
+    v[0].n = shim_addr_format(family, addr, a, an);
+    v[1].p = p;
+    v[1].n = (size_t)shim_snprintf(p, pn, "%u", (unsigned)port);
+}
+
+/* num_lv: a number's label value ("" for 0) in buf */
+static struct shim_lv num_lv(unsigned v, char *buf, size_t n)
+{
+    struct shim_lv r = {buf, 0};
+    if (v)
+        r.n = (size_t)shim_snprintf(buf, n, "%u", v);
+    return r;
+}
+
+/* get: the series of f for the label values v; one that cannot be had now
+ * is a dropped event (NULL) */
+static struct shim_series *get(struct shim_family *f, const struct shim_lv *v)
+{
+    struct shim_series *s = shim_series(f, v);
+    if (!s)
+        shim_drop_event();
+    return s;
+}
+
+/* count: one more in the counter of f for the label values v */
+static void count(struct shim_family *f, const struct shim_lv *v)
+{
+    struct shim_series *s = get(f, v);
+    if (s)
+        shim_counter_add(s, 1);
+}
+
 int shim_metrics_init(void)
 {
     struct shim_family *fc = shim_family(&def_connections);
@@ -97,24 +134,15 @@ void shim_m_connect(int family, const uint8_t *addr, uint16_t port, uint64_t dur
 {
     char a[64], p[8], e[16];
     struct shim_lv v[3];
-    v[0].p = a;
-    v[0].n = shim_addr_format(family, addr, a, sizeof(a));
-    v[1].p = p;
-    v[1].n = (size_t)shim_snprintf(p, sizeof(p), "%u", (unsigned)port);
+    peer_lv(v, family, addr, port, a, sizeof(a), p, sizeof(p));
     v[2] = lv(err ? "error" : "success");
-    struct shim_series *s = shim_series(f_connect, v);
+    struct shim_series *s = get(f_connect, v);
     if (s)
         shim_hist_observe(s, dur_ns);
-    else
-        shim_drop_event();
     if (!err)
         return;
     v[2] = lv(err < 0 ? "abandoned" : shim_errno_name(err, e, sizeof(e)));
-    s = shim_series(f_errors, v);
-    if (s)
-        shim_counter_add(s, 1);
-    else
-        shim_drop_event();
+    count(f_errors, v);
 }
 
 void shim_m_conn_open(int role)
@@ -144,36 +172,33 @@ int shim_metrics_idle(void)
 
 /* ---- HTTP ---- */
 
-#define HTTP_SERVER_LABELS {"http_request_method", "http_route", "http_response_status_code", "server_port", "error_type"}
-#define BODY_BUCKETS {64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216}
+/* an HTTP server request's histogram, by the request's labels */
+#define HTTP_SERVER_HIST                                                                                        \
+    .type = SHIM_HISTOGRAM, .nlabels = 5,                                                                       \
+    .labels = {"http_request_method", "http_route", "http_response_status_code", "server_port", "error_type"}
+/* body sizes in bytes, 64 B to 16 MiB */
+#define BODY_SIZES                                                                                              \
+    .nbuckets = 10, .buckets = {64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216}, .scale = 1
+/* a peer's labels */
+#define PEER_LABELS .nlabels = 2, .labels = {"server_address", "server_port"}
 
 static const struct shim_family_def def_http_server = {
     .name = "http_server_request_duration_seconds",
     .help = "Duration of HTTP requests served, from the first byte read to the last byte of the response written.",
-    .type = SHIM_HISTOGRAM,
-    .nlabels = 5,
-    .labels = HTTP_SERVER_LABELS,
+    HTTP_SERVER_HIST,
     .scale = 1e9,
 };
 static const struct shim_family_def def_http_server_req_body = {
     .name = "http_server_request_body_size_bytes",
     .help = "Size of HTTP request bodies received.",
-    .type = SHIM_HISTOGRAM,
-    .nlabels = 5,
-    .labels = HTTP_SERVER_LABELS,
-    .nbuckets = 10,
-    .buckets = BODY_BUCKETS,
-    .scale = 1,
+    HTTP_SERVER_HIST,
+    BODY_SIZES,
 };
 static const struct shim_family_def def_http_server_resp_body = {
     .name = "http_server_response_body_size_bytes",
     .help = "Size of HTTP response bodies sent.",
-    .type = SHIM_HISTOGRAM,
-    .nlabels = 5,
-    .labels = HTTP_SERVER_LABELS,
-    .nbuckets = 10,
-    .buckets = BODY_BUCKETS,
-    .scale = 1,
+    HTTP_SERVER_HIST,
+    BODY_SIZES,
 };
 static const struct shim_family_def def_http_server_active = {
     .name = "http_server_active_requests",
@@ -203,36 +228,31 @@ static const struct shim_family_def def_http_client_active = {
     .help = "HTTP requests in flight to a peer now (the concurrency a bulkhead would limit).",
     .type = SHIM_GAUGE,
     .flags = SHIM_PER_PROCESS,
-    .nlabels = 2,
-    .labels = {"server_address", "server_port"},
+    PEER_LABELS,
 };
 static const struct shim_family_def def_rate_limited = {
     .name = "http_client_rate_limited_total",
     .help = "HTTP responses 429 Too Many Requests received, by peer.",
     .type = SHIM_COUNTER,
-    .nlabels = 2,
-    .labels = {"server_address", "server_port"},
+    PEER_LABELS,
 };
 static const struct shim_family_def def_retries = {
     .name = "promshim_retries_total",
     .help = "HTTP requests repeated to the same peer, method and route within 10 s of a failure.",
     .type = SHIM_COUNTER,
-    .nlabels = 2,
-    .labels = {"server_address", "server_port"},
+    PEER_LABELS,
 };
 static const struct shim_family_def def_retries_exhausted = {
     .name = "promshim_retries_exhausted_total",
     .help = "Runs of retried HTTP requests that stopped without a success.",
     .type = SHIM_COUNTER,
-    .nlabels = 2,
-    .labels = {"server_address", "server_port"},
+    PEER_LABELS,
 };
 static const struct shim_family_def def_consecutive = {
     .name = "promshim_peer_consecutive_failures",
     .help = "HTTP requests to a peer that failed since its last success (what a circuit breaker trips on).",
     .type = SHIM_GAUGE,
-    .nlabels = 2,
-    .labels = {"server_address", "server_port"},
+    PEER_LABELS,
 };
 static const struct shim_family_def def_parse_errors = {
     .name = "promshim_parse_errors_total",
@@ -262,34 +282,6 @@ static int http_families(void)
     fam.consecutive = shim_family(&def_consecutive);
     fam.parse_errors = shim_family(&def_parse_errors);
     return fam.http_server && fam.http_server_req_body && fam.http_server_resp_body && fam.http_server_active && fam.http_shed && fam.http_client && fam.http_client_active && fam.rate_limited && fam.retries && fam.retries_exhausted && fam.consecutive && fam.parse_errors ? 0 : -ENOMEM;
-}
-
-/* peer: address and port label values into the caller's buffers */
-static void peer_lv(struct shim_lv *v, int family, const uint8_t *addr, uint16_t port, char *a, size_t an, char *p,
-                    size_t pn)
-{
-    v[0].p = a;
-    v[0].n = shim_addr_format(family, addr, a, an);
-    v[1].p = p;
-    v[1].n = (size_t)shim_snprintf(p, pn, "%u", (unsigned)port);
-}
-
-static struct shim_lv num_lv(unsigned v, char *buf, size_t n)
-{
-    struct shim_lv r = {buf, 0};
-    if (v)
-        r.n = (size_t)shim_snprintf(buf, n, "%u", v);
-    return r;
-}
-
-/* record: look up a series and apply fn; a series that cannot be had now is
- * a dropped event */
-static struct shim_series *get(struct shim_family *f, const struct shim_lv *v)
-{
-    struct shim_series *s = shim_series(f, v);
-    if (!s)
-        shim_drop_event();
-    return s;
 }
 
 /* cache_hit: the request's labels are those of the series in c */
@@ -359,9 +351,7 @@ void shim_m_http_shed(uint16_t port, unsigned status)
 {
     char pt[8], st[8];
     struct shim_lv v[2] = {num_lv(port, pt, sizeof(pt)), num_lv(status, st, sizeof(st))};
-    struct shim_series *s = get(fam.http_shed, v);
-    if (s)
-        shim_counter_add(s, 1);
+    count(fam.http_shed, v);
 }
 
 void shim_m_http_client(struct shim_m_cache *c, unsigned method, unsigned status, int family, const uint8_t *addr,
@@ -408,9 +398,7 @@ void shim_m_http_rate_limited(int family, const uint8_t *addr, uint16_t port)
     char a[64], p[8];
     struct shim_lv v[2];
     peer_lv(v, family, addr, port, a, sizeof(a), p, sizeof(p));
-    struct shim_series *s = get(fam.rate_limited, v);
-    if (s)
-        shim_counter_add(s, 1);
+    count(fam.rate_limited, v);
 }
 
 void shim_m_retry(int family, const uint8_t *addr, uint16_t port, int exhausted)
@@ -418,17 +406,13 @@ void shim_m_retry(int family, const uint8_t *addr, uint16_t port, int exhausted)
     char a[64], p[8];
     struct shim_lv v[2];
     peer_lv(v, family, addr, port, a, sizeof(a), p, sizeof(p));
-    struct shim_series *s = get(exhausted ? fam.retries_exhausted : fam.retries, v);
-    if (s)
-        shim_counter_add(s, 1);
+    count(exhausted ? fam.retries_exhausted : fam.retries, v);
 }
 
 void shim_m_parse_error(int proto)
 {
     struct shim_lv v = lv(shim_proto_name(proto));
-    struct shim_series *s = get(fam.parse_errors, &v);
-    if (s)
-        shim_counter_add(s, 1);
+    count(fam.parse_errors, &v);
 }
 
 /* ---- the exporter's own ---- */
@@ -483,7 +467,5 @@ void shim_m_origin(int family, const uint8_t *addr, uint16_t port, void *caller)
     shim_callsite(caller, module, sizeof(module), function, sizeof(function));
     v[2] = lv(module);
     v[3] = lv(function);
-    struct shim_series *s = get(shim_family(&def_origins), v);
-    if (s)
-        shim_counter_add(s, 1);
+    count(shim_family(&def_origins), v);
 }
