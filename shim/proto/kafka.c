@@ -596,6 +596,18 @@ static int do_skip(struct shim_kafka *st, size_t len, size_t *i)
     return st->skip ? R_MORE : R_DONE;
 }
 
+/* skip_field: the rest of a field being skipped (do_skip), then the next
+ * op. */
+static int skip_field(struct shim_kafka *st, size_t len, size_t *i)
+{
+    int r = do_skip(st, len, i);
+    if (r != R_DONE)
+        return r;
+    st->sub = 0;
+    st->pc++;
+    return R_DONE;
+}
+
 /* run_tags: a tagged-field section (start with st->tphase = 1): count,
  * then (tag, size, bytes) each, all skipped. */
 static int run_tags(struct shim_kafka *st, const uint8_t *b, size_t len, size_t *i)
@@ -985,11 +997,9 @@ static int run_body(struct shim_kafka *st, const uint8_t *b, size_t len, size_t 
                 st->tflags |= SHIM_KAFKA_F_TOPIC_TRUNC;
                 st->sub = 2;
             }
-            r = do_skip(st, len, i);
+            r = skip_field(st, len, i);
             if (r != R_DONE)
                 return r;
-            st->sub = 0;
-            st->pc++;
             break;
         case K_BYTES:
         case K_PARR:
@@ -1009,11 +1019,9 @@ static int run_body(struct shim_kafka *st, const uint8_t *b, size_t len, size_t 
                 st->skip = (uint32_t)n;
                 st->sub = 1;
             }
-            r = do_skip(st, len, i);
+            r = skip_field(st, len, i);
             if (r != R_DONE)
                 return r;
-            st->sub = 0;
-            st->pc++;
             break;
         case K_RECORDS:
             r = run_records(st, b, len, i);
