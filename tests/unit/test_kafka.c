@@ -1748,17 +1748,39 @@ static void frame_end(struct buf *b, size_t at)
     b->b[at + 3] = (uint8_t)n;
 }
 
-/* req_begin: size placeholder and request header v1 / v2 (flex). */
-static size_t req_begin(struct buf *b, int key, int ver, int32_t corr, int flex)
+/* raw_head: a request header as given, size included (for frames that lie). */
+static void raw_head(struct buf *b, int32_t size, int key, int ver, int32_t corr)
 {
-    size_t at = frame_begin(b);
+    p32(b, size);
     p16(b, key);
     p16(b, ver);
     p32(b, corr);
+}
+
+/* req_begin: size placeholder and request header v1 / v2 (flex). */
+static size_t req_begin(struct buf *b, int key, int ver, int32_t corr, int flex)
+{
+    size_t at = b->n;
+    raw_head(b, 0, key, ver, corr); /* the size: frame_end's */
     p16(b, 7);
     put(b, "synthid", 7); /* client id: always a classic nullable string */
     if (flex)
         ptags_some(b);
+    return at;
+}
+
+/* produce_v7: Produce v7 (no transactional id, acks 1, 100 ms) of
+ * partition 0 of topic "t", up to its records; returns req_begin's. */
+static size_t produce_v7(struct buf *b, int32_t corr)
+{
+    size_t at = req_begin(b, 0, 7, corr, 0);
+    pstr(b, 0, NULL);
+    p16(b, 1);
+    p32(b, 100);
+    pcount(b, 0, 1);
+    pstr(b, 0, "t");
+    pcount(b, 0, 1);
+    p32(b, 0);
     return at;
 }
 
@@ -2578,53 +2600,31 @@ static void test_bad_frames(void)
 
     /* a frame smaller than its header: the client id length crosses the end */
     Q.n = 0;
-    p32(b, 9);
-    p16(b, 18);
-    p16(b, 0);
-    p32(b, 1);
+    raw_head(b, 9, 18, 0, 1);
     p8(b, 0);
     expect_bad("frame ends inside the client id length", SHIM_KAFKA_REQUEST, b, NULL, "BAD", 13);
     Q.n = 0;
-    p32(b, 12);
-    p16(b, 18);
-    p16(b, 0);
-    p32(b, 1);
+    raw_head(b, 12, 18, 0, 1);
     p16(b, 5);                            /* 5 bytes of client id, 0 left */
     put(b, "abcde", 5);
     expect_bad("client id longer than the frame", SHIM_KAFKA_REQUEST, b, NULL, "BAD", 14);
     Q.n = 0;
-    p32(b, 12);
-    p16(b, -3);
-    p16(b, 0);
-    p32(b, 1);
+    raw_head(b, 12, -3, 0, 1);
     p16(b, 0);
     expect_bad("negative api key", SHIM_KAFKA_REQUEST, b, NULL, "BAD", 12);
     Q.n = 0;
-    p32(b, 10);
-    p16(b, 256);
-    p16(b, 0);
-    p32(b, 1);
+    raw_head(b, 10, 256, 0, 1);
     p16(b, 0);
     expect_bad("api key 256", SHIM_KAFKA_REQUEST, b, NULL, "BAD", 12);
     Q.n = 0;
-    p32(b, 10);
-    p16(b, 0);
-    p16(b, 128);
-    p32(b, 1);
+    raw_head(b, 10, 0, 128, 1);
     p16(b, 0);
     expect_bad("api version 128", SHIM_KAFKA_REQUEST, b, NULL, "BAD", 12);
 
     /* Produce v7 whose size is smaller than its content: the records
      * length runs past the frame end */
     Q.n = 0;
-    at = req_begin(b, 0, 7, 1, 0);
-    pstr(b, 0, NULL);
-    p16(b, 1);
-    p32(b, 100);
-    pcount(b, 0, 1);
-    pstr(b, 0, "t");
-    pcount(b, 0, 1);
-    p32(b, 0);
+    at = produce_v7(b, 1);
     batch(&T, 0, 2, 0, 1, 14);
     precords(b, 0);
     frame_end(b, at);
@@ -2675,14 +2675,7 @@ static void test_bad_frames(void)
         for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
             size_t rec_at, want_at;
             Q.n = 0;
-            at = req_begin(b, 0, 7, 4, 0);
-            pstr(b, 0, NULL);
-            p16(b, 1);
-            p32(b, 100);
-            pcount(b, 0, 1);
-            pstr(b, 0, "t");
-            pcount(b, 0, 1);
-            p32(b, 0);
+            at = produce_v7(b, 4);
             batch(&T, 0, cases[k].count, cases[k].attr, 0, 14);
             T.b[16] = cases[k].magic;
             if (cases[k].blen_delta) {
@@ -2697,14 +2690,7 @@ static void test_bad_frames(void)
     }
     /* the same too-many records in a compressed batch: taken as they are */
     Q.n = 0;
-    at = req_begin(b, 0, 7, 5, 0);
-    pstr(b, 0, NULL);
-    p16(b, 1);
-    p32(b, 100);
-    pcount(b, 0, 1);
-    pstr(b, 0, "t");
-    pcount(b, 0, 1);
-    p32(b, 0);
+    at = produce_v7(b, 5);
     batch(&T, 0, 1000000, 1, 999999, 14);
     precords(b, 0);
     frame_end(b, at);
@@ -2971,14 +2957,7 @@ static void test_encoding_edges(void)
     expect_bad("topic id cut", SHIM_KAFKA_REQUEST, b, NULL, "Q1.13#5~F BAD", Q.n);
     /* a negative batch length */
     Q.n = 0;
-    at = req_begin(b, 0, 7, 6, 0);
-    pstr(b, 0, NULL);
-    p16(b, 1);
-    p32(b, 100);
-    pcount(b, 0, 1);
-    pstr(b, 0, "t");
-    pcount(b, 0, 1);
-    p32(b, 0);
+    at = produce_v7(b, 6);
     p32(b, 20);
     p64(b, 0);
     p32(b, -5);

@@ -132,6 +132,26 @@ static const struct seg my_cli[] = {
     {'>', 5, "\001\000\000\000\001"
     },
 };
+/* The raw client's last commands, the same in every raw capture: a
+ * prepare that fails with a syntax error, PING, INIT_DB and FIELD_LIST. */
+#define RAW_TAIL                                                                                            \
+    {'>', 12, "\010\000\000\000\026SELEC 1"                                                                 \
+    },                                                                                                      \
+    {'<', 168, "\244\000\000\001\377(\004#42000You have an error in your SQL syntax; check the manual that" \
+              " corresponds to your MariaDB server version for the right syntax to use near 'SELEC 1' at "  \
+              "line 1"                                                                                      \
+    },                                                                                                      \
+    {'>', 5, "\001\000\000\000\016"                                                                         \
+    },                                                                                                      \
+    {'<', 11, "\007\000\000\001\000\000\000\002\000\000\000"                                                \
+    },                                                                                                      \
+    {'>', 8, "\004\000\000\000\002app"                                                                      \
+    },                                                                                                      \
+    {'<', 11, "\007\000\000\001\000\000\000\002\000\000\000"                                                \
+    },                                                                                                      \
+    {'>', 7, "\003\000\000\000\004t\000"                                                                    \
+    }
+
 static const struct seg my_raw_eof[] = {
     {'<', 104, "d\000\000\000\0125.5.5-10.11.19-MariaDB-0+deb12u1\000\010\000\000\000IfGoz8D0\000\376\367\010"
               "\002\000\377\201\025\000\000\000\000\000\000\035\000\000\000`r@'\077F&(7|+^\000mysql_nativ"
@@ -211,22 +231,7 @@ static const struct seg my_raw_eof[] = {
     {'<', 80, "L\000\000\001\377\333\004#HY000Unknown prepared statement handler (3) given to mysqld_stmt"
               "_execute"
     },
-    {'>', 12, "\010\000\000\000\026SELEC 1"
-    },
-    {'<', 168, "\244\000\000\001\377(\004#42000You have an error in your SQL syntax; check the manual that"
-              " corresponds to your MariaDB server version for the right syntax to use near 'SELEC 1' at "
-              "line 1"
-    },
-    {'>', 5, "\001\000\000\000\016"
-    },
-    {'<', 11, "\007\000\000\001\000\000\000\002\000\000\000"
-    },
-    {'>', 8, "\004\000\000\000\002app"
-    },
-    {'<', 11, "\007\000\000\001\000\000\000\002\000\000\000"
-    },
-    {'>', 7, "\003\000\000\000\004t\000"
-    },
+    RAW_TAIL,
     {'<', 78, "\037\000\000\001\003def\003app\001t\001t\001a\001a\014\077\000\013\000\000\000\003\003B\000"
               "\000\000\0010\036\000\000\002\003def\003app\001t\001t\001b\001b\014!\000<\000\000\000\375\000"
               "\000\000\000\000\373\005\000\000\003\376\000\000\002\000"
@@ -310,22 +315,7 @@ static const struct seg my_raw_deprecate[] = {
     {'<', 80, "L\000\000\001\377\333\004#HY000Unknown prepared statement handler (6) given to mysqld_stmt"
               "_execute"
     },
-    {'>', 12, "\010\000\000\000\026SELEC 1"
-    },
-    {'<', 168, "\244\000\000\001\377(\004#42000You have an error in your SQL syntax; check the manual that"
-              " corresponds to your MariaDB server version for the right syntax to use near 'SELEC 1' at "
-              "line 1"
-    },
-    {'>', 5, "\001\000\000\000\016"
-    },
-    {'<', 11, "\007\000\000\001\000\000\000\002\000\000\000"
-    },
-    {'>', 8, "\004\000\000\000\002app"
-    },
-    {'<', 11, "\007\000\000\001\000\000\000\002\000\000\000"
-    },
-    {'>', 7, "\003\000\000\000\004t\000"
-    },
+    RAW_TAIL,
     {'<', 80, "\037\000\000\001\003def\003app\001t\001t\001a\001a\014\077\000\013\000\000\000\003\003B\000"
               "\000\000\0010\036\000\000\002\003def\003app\001t\001t\001b\001b\014!\000<\000\000\000\375\000"
               "\000\000\000\000\373\007\000\000\003\376\000\000\002\000\000\000"
@@ -418,22 +408,7 @@ static const struct seg my_switch[] = {
     {'<', 80, "L\000\000\001\377\333\004#HY000Unknown prepared statement handler (9) given to mysqld_stmt"
               "_execute"
     },
-    {'>', 12, "\010\000\000\000\026SELEC 1"
-    },
-    {'<', 168, "\244\000\000\001\377(\004#42000You have an error in your SQL syntax; check the manual that"
-              " corresponds to your MariaDB server version for the right syntax to use near 'SELEC 1' at "
-              "line 1"
-    },
-    {'>', 5, "\001\000\000\000\016"
-    },
-    {'<', 11, "\007\000\000\001\000\000\000\002\000\000\000"
-    },
-    {'>', 8, "\004\000\000\000\002app"
-    },
-    {'<', 11, "\007\000\000\001\000\000\000\002\000\000\000"
-    },
-    {'>', 7, "\003\000\000\000\004t\000"
-    },
+    RAW_TAIL,
     {'<', 80, "\037\000\000\001\003def\003app\001t\001t\001a\001a\014\077\000\013\000\000\000\003\003B\000"
               "\000\000\0010\036\000\000\002\003def\003app\001t\001t\001b\001b\014!\000<\000\000\000\375\000"
               "\000\000\000\000\373\007\000\000\003\376\000\000\002\000\000\000"
