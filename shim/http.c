@@ -136,6 +136,13 @@ static void active(struct shim_fd *e, struct shim_http_sess *s, int delta)
         shim_m_http_client_active(&s->active_series, e->family, e->addr, e->port, delta);
 }
 
+/* count_add: s->count += d. The pools probe's thread reads count
+ * (shim_session_busy), so it is stored atomically, relaxed: a plain move. */
+static inline void count_add(struct shim_http_sess *s, int d)
+{
+    __atomic_store_n(&s->count, (uint8_t)(s->count + d), __ATOMIC_RELAXED);
+}
+
 /* finish: record the oldest request: with its response's status and body
  * size, or (status 0) with no response and error_type why */
 static void finish(struct shim_fd *e, struct shim_http_sess *s, unsigned status, uint64_t resp_body, const char *why)
@@ -167,7 +174,7 @@ static void finish(struct shim_fd *e, struct shim_http_sess *s, unsigned status,
         active(e, s, -1);
     }
     s->head = (uint8_t)((s->head + 1) % SHIM_HTTP_INFLIGHT);
-    s->count--;
+    count_add(s, -1);
 }
 
 /* on_request: an event of the request parser */
@@ -183,10 +190,10 @@ static void on_request(struct shim_fd *e, struct shim_http_sess *s, const struct
                 active(e, s, -1);
             }
             s->head = (uint8_t)((s->head + 1) % SHIM_HTTP_INFLIGHT);
-            s->count--;
+            count_add(s, -1);
         }
         r = &s->q[(s->head + s->count) % SHIM_HTTP_INFLIGHT];
-        s->count++;
+        count_add(s, 1);
         memset(r, 0, offsetof(struct shim_http_req, route));
         r->t0 = shim_now_ns();
         s->active++;
@@ -287,7 +294,7 @@ void shim_http_end(struct shim_fd *e, struct shim_http_sess *s, int dir, int err
                 active(e, s, -1);
             }
             s->head = (uint8_t)((s->head + 1) % SHIM_HTTP_INFLIGHT);
-            s->count--;
+            count_add(s, -1);
         }
         return;
     }

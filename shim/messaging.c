@@ -218,7 +218,7 @@ static void finish(struct shim_kafka_req *r, const char *err)
         shim_hist_observe(s, now > r->t0 ? now - r->t0 : 0);
     else
         shim_drop_event();
-    r->used = 0;
+    __atomic_store_n(&r->used, 0, __ATOMIC_RELAXED); /* read by the pools probe */
 }
 
 /* note_topic: the request's first topic names its destination */
@@ -246,7 +246,7 @@ static void on_request(struct shim_kafka_sess *s, struct shim_kafka_event *ev)
             shim_drop_event();
         }
         memset(r, 0, sizeof(*r));
-        r->used = 1;
+        __atomic_store_n(&r->used, 1, __ATOMIC_RELAXED);
         r->corr = ev->correlation_id;
         r->api = ev->api_key;
         r->t0 = shim_now_ns();
@@ -359,13 +359,13 @@ void shim_kafka_end(struct shim_fd *e, struct shim_kafka_sess *s, int dir, int e
      * are not recorded: the end of a connection is not a failed operation */
     if (dir != DIR_RX)
         for (int i = 0; i < SHIM_KAFKA_SESS_INFLIGHT; i++)
-            s->q[i].used = 0;
+            __atomic_store_n(&s->q[i].used, 0, __ATOMIC_RELAXED);
 }
 
 int shim_kafka_inflight(const struct shim_kafka_sess *s)
 {
     int n = 0;
     for (int i = 0; i < SHIM_KAFKA_SESS_INFLIGHT; i++)
-        n += s->q[i].used;
+        n += __atomic_load_n(&s->q[i].used, __ATOMIC_RELAXED);
     return n;
 }

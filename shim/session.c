@@ -282,7 +282,7 @@ int shim_session_busy(const struct shim_fd *e)
     if (!x || __atomic_load_n(&e->proto, __ATOMIC_RELAXED) != x->proto)
         return 0;
     if (x->proto == PROTO_HTTP)
-        return x->u.http.count > 0;
+        return __atomic_load_n(&x->u.http.count, __ATOMIC_RELAXED) > 0;
     if (x->proto == PROTO_KAFKA)
         return shim_kafka_inflight(&x->u.kafka) > 0;
     return shim_db_inflight(&x->u.db) > 0;
