@@ -243,8 +243,11 @@ void shim_engine_start(void)
     shim_kafka_config(shim_cfg.dlq_patterns);
     shim_probe_add("tcp", shim_probe_tcp, NULL);
     shim_probe_add("pools", shim_probe_pools, NULL);
-    atomic_store_explicit(&shim_active, 1, memory_order_release);
+    /* the inherited fds before the hooks go live: once shim_active is set,
+     * other threads' hooks write their new sockets' entries, and a scan
+     * running then would overwrite them under their feet */
     shim_conn_scan_inherited();
+    atomic_store_explicit(&shim_active, 1, memory_order_release);
 out:
     shim_tls.guard--;
     atomic_store_explicit(&engine_state, 2, memory_order_release);
