@@ -128,21 +128,33 @@ teardown() { common_teardown; }
     shim_env "$eport" PROMSHIM_METRICS_COLLECTION_INTERVAL_SECONDS=1
     # a connection to ::1, closed; then two to 127.0.0.1, the first on the
     # same fd number (its entry once held the 16 bytes of ::1)
+    # The exporter's thread starts with the first socket and opens fds of
+    # its own: wait for its port first, so the fd numbers below are ours.
     start_bg hold "${SHIM_ENV[@]}" "$PY" -c '
 import socket, sys, time
 l6 = socket.socket(socket.AF_INET6)
 l6.bind(("::1", 0))
 l6.listen()
-s6 = socket.socket(socket.AF_INET6)
-s6.connect(l6.getsockname())
-n6 = s6.fileno()
-s6.close()
-a = socket.socket()
-a.connect(("127.0.0.1", int(sys.argv[1])))
+for _ in range(100):
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[2])), 1).close()
+        break
+    except OSError:
+        time.sleep(0.1)
+for _ in range(20):
+    s6 = socket.socket(socket.AF_INET6)
+    s6.connect(l6.getsockname())
+    n6 = s6.fileno()
+    s6.close()
+    a = socket.socket()
+    a.connect(("127.0.0.1", int(sys.argv[1])))
+    if a.fileno() == n6:
+        break
+    a.close()
 b = socket.socket()
 b.connect(("127.0.0.1", int(sys.argv[1])))
 print("ready" if a.fileno() == n6 else "fd not reused", flush=True)
-time.sleep(30)' "$port"
+time.sleep(30)' "$port" "$eport"
     wait_until 10 file_has "$BATS_TEST_TMPDIR/hold.out" '^(ready|fd not reused)$'
     [[ $(cat "$BATS_TEST_TMPDIR/hold.out") == ready ]] || skip "the IPv4 socket did not get the IPv6 one's fd number"
     wait_exporter "$eport"
