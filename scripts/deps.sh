@@ -72,6 +72,12 @@ for pkg in "${PACKAGES[@]}"; do
     fi
 done
 
+# Node.js and npm build the dashboard renderer (scripts/grafana/render, for
+# tests/view.bats). A Node.js installed some other way, with its own npm,
+# counts: only a missing command makes its Debian package wanted.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+
 if [[ ${#missing[@]} -eq 0 ]]; then
     exit 0
 fi

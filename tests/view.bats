@@ -576,14 +576,14 @@ sys.exit(1 if bad else 0)
 # (npm ci from its lock file, then vite build), the install kept while the lock
 # file is unchanged. Prints why and fails when it cannot be built here.
 build_renderer() {
-    local src="$REPO/scripts/grafana/render" dst="$REPO/build/grafana-render" major minor
+    local src="$REPO/scripts/grafana/render" dst="$REPO/build/grafana-render" major
     if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-        echo "node and npm are not installed (Debian's nodejs and npm; Node.js 20.19 or later)"
+        echo "node and npm are not installed (Debian's nodejs and npm, scripts/deps.sh)"
         return 1
     fi
-    IFS=. read -r major minor _ <<<"$(node --version | tr -d v)"
-    if ((major < 20 || (major == 20 && minor < 19))); then
-        echo "Node.js $(node --version) is older than the 20.19 that vite 8 needs"
+    IFS=. read -r major _ <<<"$(node --version | tr -d v)"
+    if ((major < 18)); then
+        echo "Node.js $(node --version) is older than the 18 that vite 6 needs"
         return 1
     fi
     mkdir -p "$dst"
