@@ -652,53 +652,45 @@ void shim_h1_expect(struct shim_h1 *st, enum shim_http_method m)
 }
 
 /*
- * scan_vchar: the index of the first byte of buf[j..n) that is not a
- * field-value byte (HTAB, SP..~, obs-text), or n. Sixteen bytes at a time
- * with SSE2 where the whole block is inside the buffer; never reads past n.
+ * scan_run: the index of the first byte of buf[j..n) that is a CTL below
+ * lim other than `allowed`, or DEL, or n. Bytes from lim up (obs-text
+ * included) pass. Sixteen bytes at a time with SSE2 where the whole block is
+ * inside the buffer; never reads past n. Inlined with constant lim/allowed.
  */
-static size_t scan_vchar(const uint8_t *buf, size_t j, size_t n)
+static inline __attribute__((always_inline)) size_t scan_run(const uint8_t *buf, size_t j, size_t n, uint8_t lim,
+                                                             uint8_t allowed)
 {
 #if defined(__SSE2__)
-    const __m128i flip = _mm_set1_epi8((char)0x80), lim = _mm_set1_epi8((char)(0x20 ^ 0x80));
-    const __m128i tab = _mm_set1_epi8('\t'), del = _mm_set1_epi8(0x7f);
+    const __m128i flip = _mm_set1_epi8((char)0x80), vlim = _mm_set1_epi8((char)(lim ^ 0x80));
+    const __m128i ok = _mm_set1_epi8((char)allowed), del = _mm_set1_epi8(0x7f);
     while (j + 16 <= n) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(buf + j));
-        __m128i ctl = _mm_cmplt_epi8(_mm_xor_si128(v, flip), lim); /* v < 0x20, unsigned */
-        __m128i bad = _mm_or_si128(_mm_andnot_si128(_mm_cmpeq_epi8(v, tab), ctl), _mm_cmpeq_epi8(v, del));
+        __m128i ctl = _mm_cmplt_epi8(_mm_xor_si128(v, flip), vlim); /* v < lim, unsigned */
+        __m128i bad = _mm_or_si128(_mm_andnot_si128(_mm_cmpeq_epi8(v, ok), ctl), _mm_cmpeq_epi8(v, del));
         int mask = _mm_movemask_epi8(bad);
         if (mask)
             return j + (size_t)__builtin_ctz((unsigned)mask);
         j += 16;
     }
 #endif
-    while (j < n && (buf[j] >= 0x20 ? buf[j] != 0x7f : buf[j] == '\t'))
+    while (j < n && (buf[j] >= lim ? buf[j] != 0x7f : buf[j] == allowed))
         j++;
     return j;
 }
 
-/*
- * scan_target: the index of the first byte of buf[0..n) that cannot be in a
- * request target (a CTL, space or DEL; obs-text passes), or n. Sixteen bytes
- * at a time with SSE2 where the block is inside the buffer.
- */
+/* scan_vchar: the first byte of buf[j..n) that is not a field-value byte
+ * (HTAB, SP..~, obs-text), or n. */
+static size_t scan_vchar(const uint8_t *buf, size_t j, size_t n)
+{
+    return scan_run(buf, j, n, 0x20, '\t');
+}
+
+/* scan_target: the first byte of buf[0..n) that cannot be in a request
+ * target (a CTL, space or DEL; obs-text passes), or n. 0xff as `allowed`
+ * is never below lim: no exception. */
 static size_t scan_target(const uint8_t *buf, size_t n)
 {
-    size_t j = 0;
-#if defined(__SSE2__)
-    const __m128i flip = _mm_set1_epi8((char)0x80), lim = _mm_set1_epi8((char)(0x21 ^ 0x80));
-    const __m128i del = _mm_set1_epi8(0x7f);
-    while (j + 16 <= n) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(buf + j));
-        __m128i bad = _mm_or_si128(_mm_cmplt_epi8(_mm_xor_si128(v, flip), lim), _mm_cmpeq_epi8(v, del));
-        int mask = _mm_movemask_epi8(bad);
-        if (mask)
-            return j + (size_t)__builtin_ctz((unsigned)mask);
-        j += 16;
-    }
-#endif
-    while (j < n && buf[j] > 0x20 && buf[j] != 0x7f)
-        j++;
-    return j;
+    return scan_run(buf, 0, n, 0x21, 0xff);
 }
 
 /*
