@@ -143,6 +143,52 @@ static inline void count_add(struct shim_http_sess *s, int d)
     __atomic_store_n(&s->count, (uint8_t)(s->count + d), __ATOMIC_RELAXED);
 }
 
+/* target_hash: a 64-bit hash of the request target path[0..n), eight
+ * bytes at a time. Not keyed: it only lets a connection skip normalising
+ * the target it sent last time (route_of), so a collision can only mislabel
+ * that connection's own request. */
+static uint64_t target_hash(const uint8_t *path, size_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, path + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    if (i < n) {
+        w = 0;
+        memcpy(&w, path + i, n - i);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    return h;
+}
+
+/* route_of: r's route (and route_len) for the target path[0..n). A
+ * keep-alive connection mostly asks for the same target again: when the
+ * target hashes as the last one normalised on this connection, its route is
+ * copied from the slot that holds it (and is already there when that slot
+ * is r: BEGIN keeps route). Every write of a slot's route goes through
+ * here, so the cache always names the latest route written. */
+static void route_of(struct shim_http_sess *s, struct shim_http_req *r, const uint8_t *path, size_t n)
+{
+    uint64_t h = target_hash(path, n);
+    uint8_t slot = (uint8_t)(r - s->q);
+    if (s->rc_valid && s->rc_hash == h && ALWAYS(s->rc_slot < SHIM_HTTP_INFLIGHT)) {
+        const struct shim_http_req *c = &s->q[s->rc_slot];
+        if (c != r) {
+            memcpy(r->route, c->route, c->route_len + 1u);
+            r->route_len = c->route_len;
+        }
+    } else {
+        r->route_len = (uint16_t)shim_route(&routes, path, n, r->route, sizeof(r->route));
+        s->rc_hash = h;
+        s->rc_valid = 1;
+    }
+    s->rc_slot = slot;
+}
+
 /* finish: record the oldest request: with its response's status and body
  * size, or (status 0) with no response and error_type why */
 static void finish(struct shim_fd *e, struct shim_http_sess *s, unsigned status, uint64_t resp_body, const char *why)
@@ -154,7 +200,7 @@ static void finish(struct shim_fd *e, struct shim_http_sess *s, unsigned status,
     if (!r->head_done && r == newest(s) && shim_h1_request_so_far(&s->req, &so_far)) {
         /* a head cut short (or over the cap): its request line is still known */
         r->method = so_far.method;
-        r->route_len = (uint16_t)shim_route(&routes, so_far.path, so_far.path_len, r->route, sizeof(r->route));
+        route_of(s, r, so_far.path, so_far.path_len);
     }
     uint64_t now = shim_now_ns();
     uint64_t dur = now > r->t0 ? now - r->t0 : 0;
@@ -204,7 +250,7 @@ static void on_request(struct shim_fd *e, struct shim_http_sess *s, const struct
         if (!r)
             break;
         r->method = ev->method;
-        r->route_len = (uint16_t)shim_route(&routes, ev->path, ev->path_len, r->route, sizeof(r->route));
+        route_of(s, r, ev->path, ev->path_len);
         r->head_done = 1;
         if (!is_server(e)) {
             uint32_t h = 2166136261u;

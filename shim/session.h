@@ -43,6 +43,9 @@ struct shim_http_sess {
     uint8_t active;      /* requests counted in the active-requests gauge */
     struct shim_series *active_series;
     struct shim_m_cache cache; /* the last label set recorded */
+    uint64_t rc_hash;          /* route cache: hash of the target whose route is q[rc_slot].route */
+    uint8_t rc_slot;
+    uint8_t rc_valid;
     struct shim_http_req q[SHIM_HTTP_INFLIGHT];
 };
 
