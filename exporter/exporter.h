@@ -33,7 +33,15 @@ void shim_expfmt_escape(struct shim_buf *b, const char *s, size_t n);
 /* shim_exporter_kick: called from socket-making hooks; on the first call in
  * a process it makes (or inherits) the listening socket and starts the
  * exporter thread. Cheap after that: one relaxed load. */
-void shim_exporter_kick(void);
+void shim_exporter_kick_slow(void);
+#define SHIM_EXPORTER_KICKED 1
+extern _Atomic int shim_exporter_kicked;
+static inline void shim_exporter_kick(void)
+{
+    /* after the first kick this is all a data hook pays: one load */
+    if (__builtin_expect(__atomic_load_n(&shim_exporter_kicked, __ATOMIC_RELAXED) == 0, 0))
+        shim_exporter_kick_slow();
+}
 /* fork: never while libmicrohttpd is being loaded */
 void shim_exporter_fork_prepare(void);
 void shim_exporter_fork_parent(void);

@@ -42,9 +42,10 @@
 #include "shim/scheduler.h"
 #include "shim/shim.h"
 
-/* this process's exporter: not started yet, or started (or given up) */
-enum { K_NONE = 0, K_DONE };
-static _Atomic int kicked;
+/* this process's exporter: not started yet (0), or started or given up
+ * (K_DONE); read inline by shim_exporter_kick (exporter.h) */
+enum { K_NONE = 0, K_DONE = SHIM_EXPORTER_KICKED };
+_Atomic int shim_exporter_kicked;
 /* held while libmicrohttpd is loaded and started, and across fork, so a
  * child never inherits a half-loaded library */
 static pthread_mutex_t load_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -487,10 +488,10 @@ static void start_thread(int deferred)
  */
 static void kick(int force)
 {
-    int k = atomic_load_explicit(&kicked, memory_order_relaxed);
+    int k = atomic_load_explicit(&shim_exporter_kicked, memory_order_relaxed);
     if (SHIM_LIKELY(k != K_NONE) || !shim_active)
         return;
-    if (!atomic_compare_exchange_strong(&kicked, &k, K_DONE))
+    if (!atomic_compare_exchange_strong(&shim_exporter_kicked, &k, K_DONE))
         return;
     shim_tls.guard++;
     struct shim_shared *sh = shim_shared();
@@ -516,7 +517,7 @@ out:
     shim_tls.guard--;
 }
 
-void shim_exporter_kick(void)
+void shim_exporter_kick_slow(void)
 {
     kick(0);
 }
@@ -591,5 +592,5 @@ void shim_exporter_after_fork_child(void)
     fork_locked = 0;
     daemon_h = NULL; /* its threads stayed with the parent */
     made_here = 0;
-    atomic_store(&kicked, K_NONE);
+    atomic_store(&shim_exporter_kicked, K_NONE);
 }
