@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void die(const char *what, const char *why)
 {
@@ -87,6 +88,8 @@ int main(int argc, char **argv)
     rd_kafka_t *p = rd_kafka_new(RD_KAFKA_PRODUCER, pc, err, sizeof(err));
     if (!p)
         die("producer", err);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int i = 0; i < n_orders + n_dlq; i++) {
         const char *topic = i < n_orders ? "orders" : "orders.dlq";
         int part = i < n_orders ? i % 2 : 0;
@@ -100,7 +103,10 @@ int main(int argc, char **argv)
     }
     if (rd_kafka_flush(p, 10000))
         die("flush", "timed out");
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     printf("produced orders %d\nproduced orders.dlq %d\n", n_orders, n_dlq);
+    if (getenv("KAFKA_CLIENT_TIMING")) /* for make bench: produce to end of flush */
+        printf("produce_seconds %.6f\n", (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     rd_kafka_destroy(p);
 
     /* consumer: assigned to both partitions of orders from the start */
