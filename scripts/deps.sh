@@ -13,7 +13,6 @@ PACKAGES=(
     build-essential
     pkg-config
     libmicrohttpd-dev
-    libunwind-dev
 
     # Sanitizer and fuzzing builds (clang, libFuzzer/ASan runtimes), leak checks.
     clang

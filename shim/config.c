@@ -69,7 +69,7 @@ const struct shim_key shim_keys[] = {
     {"observability.pushgateway_timeout_ms", "PROMSHIM_PUSHGATEWAY_TIMEOUT_MS", SHIM_KINT, OFF(pushgateway_timeout_ms),
      0, 10, 60000, "2000", "the longest the push may delay the program's exit"},
     {"observability.callsite_enabled", "PROMSHIM_CALLSITE_ENABLED", SHIM_KBOOL, OFF(callsite_enabled), 0, 0, 1,
-     "true", "name the module and function that made each outgoing connection (libunwind, at connect time)"},
+     "true", "name the module and function that made each outgoing connection (dladdr, at connect time)"},
     {"observability.plugins", "PROMSHIM_PLUGINS", SHIM_KSTR, OFF(plugins), SZ(plugins), 0, 0, "",
      "shared objects whose promshim_plugin_init registers probes (colon-separated paths)"},
     {"observability.kafka.dead_letter_patterns", "PROMSHIM_KAFKA_DEAD_LETTER_PATTERNS", SHIM_KSTR, OFF(dlq_patterns),
