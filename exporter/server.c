@@ -270,6 +270,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         const char *accept = mhd.lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
         int om = accept && strstr(accept, "application/openmetrics-text") != NULL;
         struct shim_buf b = {0};
+        shim_m_origins_drain(); /* connects from call sites not named yet */
         shim_expfmt_render(&b, om);
         enum MHD_Result rc;
         const char *ctype = om ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
@@ -298,6 +299,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return reply_text(c, 200, "ok\n");
     if (!strcmp(url, "/")) {
         struct shim_buf b = {0};
+        shim_m_origins_drain();
         shim_page_render(&b);
         enum MHD_Result rc = b.oom || !b.p ? reply_text(c, 500, "out of memory\n")
                                            : reply(c, 200, b.p, b.len, "text/html; charset=utf-8");
@@ -377,6 +379,7 @@ static void *exporter_main(void *arg)
     struct shim_shared *sh = shim_shared();
     for (;;) {
         uint64_t now = shim_now_ns();
+        shim_m_origins_drain(); /* at least once a second: the wait is capped below */
         uint64_t next = shim_scheduler_tick(now);
         shim_history_tick(now);
         uint64_t wait = next > now ? next - now : 0;

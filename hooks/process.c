@@ -9,6 +9,7 @@
 
 #include "exporter/exporter.h"
 #include "hooks/hook.h"
+#include "shim/metrics.h"
 #include "shim/registry.h"
 #include "shim/scheduler.h"
 
@@ -30,6 +31,7 @@ static pid_t shim_fork(void)
         shim_pid = (int)syscall(SYS_getpid);
         shim_registry_fork_child(slot);
         shim_conn_after_fork_child();
+        shim_m_origins_after_fork_child();
         shim_scheduler_after_fork_child();
         shim_exporter_after_fork_child();
     }

@@ -1,13 +1,13 @@
 /*
- * callsite.c - who opened a connection: at connect time (rare, so the cost
- * is acceptable there, never on send or recv), the module (libcurl.so.4,
+ * callsite.c - who opened a connection: the module (libcurl.so.4,
  * libpq.so.5, the program) and function that called connect(), named from
  * connect's return address with dladdr and cached by that address.
  *
- * A connect made inside libc (DNS over TCP, say) is named as libc's: the
- * stack is not walked further, because a hook does not unwind (hook.h's
- * rules). dladdr takes the loader's (recursive) lock; that happens once per
- * call site, on its first connect, and is the one lock this hook may take.
+ * dladdr takes the loader's lock, so hooks never call it: they read the
+ * cache only (shim_callsite_cached, lock-free), and a call site not in it
+ * yet is named later on promshim's own thread (shim_callsite, from
+ * metrics.c's drain of the connects waiting for a name). A connect made
+ * inside libc (DNS over TCP) is named as libc's: nothing walks the stack.
  */
 #include <dlfcn.h>
 #include <stdatomic.h>
@@ -42,26 +42,38 @@ static void name(const Dl_info *di, char *module, size_t ms, char *function, siz
     shim_snprintf(function, fs, "%s", di->dli_sname ? di->dli_sname : "unknown");
 }
 
-void shim_callsite(void *ret, char *module, size_t ms, char *function, size_t fs)
+/* lookup: copy ret's names out of its cache slot; 1 on a hit. A slot
+ * another thread is reading or filling is skipped, not waited for: without
+ * that, a reader could copy names half overwritten by a writer of another
+ * call site sharing the slot. Lock-free. */
+static int lookup(struct site *c, void *ret, char *module, size_t ms, char *function, size_t fs)
 {
-    struct site *c = &cache[((uintptr_t)ret >> 2) % CACHE];
-    /* A slot another thread is reading or filling is skipped, not waited
-     * for: without that, a reader could copy names half overwritten by a
-     * writer of another call site sharing the slot. */
+    int hit = 0;
     if (ret && !atomic_flag_test_and_set_explicit(&c->busy, memory_order_acquire)) {
-        int hit = atomic_load_explicit(&c->ret, memory_order_relaxed) == ret;
+        hit = atomic_load_explicit(&c->ret, memory_order_relaxed) == ret;
         if (hit) {
             shim_snprintf(module, ms, "%s", c->module);
             shim_snprintf(function, fs, "%s", c->function);
         }
         atomic_flag_clear_explicit(&c->busy, memory_order_release);
-        if (hit)
-            return;
     }
+    return hit;
+}
+
+int shim_callsite_cached(void *ret, char *module, size_t ms, char *function, size_t fs)
+{
+    return lookup(&cache[((uintptr_t)ret >> 2) % CACHE], ret, module, ms, function, fs);
+}
+
+void shim_callsite(void *ret, char *module, size_t ms, char *function, size_t fs)
+{
+    struct site *c = &cache[((uintptr_t)ret >> 2) % CACHE];
+    if (lookup(c, ret, module, ms, function, fs))
+        return;
     Dl_info di;
     if (ret && dladdr((void *)((uintptr_t)ret - 1), &di)) {
         name(&di, module, ms, function, fs);
-        /* cache the direct caller's name */
+        /* cache the caller's name */
         if (!atomic_flag_test_and_set_explicit(&c->busy, memory_order_acquire)) {
             shim_snprintf(c->module, sizeof(c->module), "%s", module);
             shim_snprintf(c->function, sizeof(c->function), "%s", function);

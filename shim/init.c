@@ -365,6 +365,7 @@ void shim_exit(void)
     if (shim_scheduler_stop(SHIM_SCHEDULER_STOP_WAIT_MS) != 0)
         LOG_WARN("a probe run did not end within %d ms of exit; process %d exits without it",
                  SHIM_SCHEDULER_STOP_WAIT_MS, shim_pid);
+    shim_m_origins_drain(); /* this process's connects still waiting for a name */
     int last = shim_registry_exit();
     if (last)
         shim_discovery_remove();

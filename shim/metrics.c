@@ -6,6 +6,7 @@
  * thread there gets the event dropped and counted).
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -457,15 +458,126 @@ static const struct shim_family_def def_origins = {
     .labels = {"server_address", "server_port", "module", "function"},
 };
 
+/* Connects whose call site had no name yet, waiting for promshim's thread
+ * to name it (shim_m_origins_drain), one entry per call site and peer with
+ * a count, so a burst of first connects (a thread pool starting) takes one
+ * entry. Each entry's state, generation and count share one atomic word:
+ * a hook adds to the count with a CAS that fails if the entry was drained
+ * or reused meanwhile (the generation changes), so no add is lost or lands
+ * on another entry; the key fields are atomics, stable while READY. Per
+ * process; emptied in a forked child. */
+#define ORIGINS_PENDING 64
+enum { P_FREE = 0, P_FILLING, P_READY, P_DRAINING };
+#define P_STATE(w) ((w) & 3u)
+#define P_GEN(w) ((w) & 0xfcu)
+#define P_ONE 0x100u /* one connect in the count bits (8..31) */
+#define P_COUNT(w) ((w) >> 8)
+static struct pending_origin {
+    _Atomic uint32_t word;    /* state | generation << 2 | count << 8 */
+    _Atomic uint32_t fam_port; /* family << 16 | port */
+    _Atomic uint64_t addr[2];
+    void *_Atomic caller;
+} pending[ORIGINS_PENDING];
+
+/* origin_count: n connects of the named call site to the peer */
+static void origin_count(int family, const uint8_t *addr, uint16_t port, const char *module, const char *function,
+                         uint64_t n)
+{
+    char a[64], p[8];
+    struct shim_lv v[4];
+    peer_lv(v, family, addr, port, a, sizeof(a), p, sizeof(p));
+    v[2] = lv(module);
+    v[3] = lv(function);
+    struct shim_series *s = get(shim_family(&def_origins), v);
+    if (s)
+        shim_counter_add(s, n);
+}
+
+/* pending_add: count one connect of (caller, peer) in the queue; 0, or
+ * -ENOSPC when every entry holds another call site or peer. Lock-free. */
+static int pending_add(void *caller, uint32_t fam_port, const uint64_t *addr)
+{
+    unsigned start = (unsigned)((((uintptr_t)caller >> 4) ^ fam_port) % ORIGINS_PENDING);
+    for (unsigned k = 0; k < ORIGINS_PENDING; k++) {
+        struct pending_origin *q = &pending[(start + k) % ORIGINS_PENDING];
+        uint32_t w = atomic_load_explicit(&q->word, memory_order_acquire);
+        if (P_STATE(w) == P_READY && atomic_load_explicit(&q->caller, memory_order_relaxed) == caller &&
+            atomic_load_explicit(&q->fam_port, memory_order_relaxed) == fam_port &&
+            atomic_load_explicit(&q->addr[0], memory_order_relaxed) == addr[0] &&
+            atomic_load_explicit(&q->addr[1], memory_order_relaxed) == addr[1]) {
+            /* the same entry still (same generation, still READY): one more */
+            uint32_t gen = P_GEN(w);
+            while (P_STATE(w) == P_READY && P_GEN(w) == gen && P_COUNT(w) < (UINT32_MAX >> 8))
+                if (atomic_compare_exchange_weak_explicit(&q->word, &w, w + P_ONE, memory_order_acq_rel,
+                                                          memory_order_acquire))
+                    return 0;
+            continue;
+        }
+        if (P_STATE(w) != P_FREE)
+            continue;
+        uint32_t gen = (P_GEN(w) + 4u) & 0xfcu;
+        if (!atomic_compare_exchange_strong_explicit(&q->word, &w, gen | P_FILLING, memory_order_acquire,
+                                                     memory_order_relaxed))
+            continue;
+        atomic_store_explicit(&q->caller, caller, memory_order_relaxed);
+        atomic_store_explicit(&q->fam_port, fam_port, memory_order_relaxed);
+        atomic_store_explicit(&q->addr[0], addr[0], memory_order_relaxed);
+        atomic_store_explicit(&q->addr[1], addr[1], memory_order_relaxed);
+        atomic_store_explicit(&q->word, gen | P_READY | P_ONE, memory_order_release);
+        return 0;
+    }
+    return -ENOSPC;
+}
+
 void shim_m_origin(int family, const uint8_t *addr, uint16_t port, void *caller)
 {
     if (!shim_cfg.callsite_enabled)
         return;
-    char a[64], p[8], module[64], function[64];
-    struct shim_lv v[4];
-    peer_lv(v, family, addr, port, a, sizeof(a), p, sizeof(p));
-    shim_callsite(caller, module, sizeof(module), function, sizeof(function));
-    v[2] = lv(module);
-    v[3] = lv(function);
-    count(shim_family(&def_origins), v);
+    char module[64], function[64];
+    if (shim_callsite_cached(caller, module, sizeof(module), function, sizeof(function))) {
+        origin_count(family, addr, port, module, function, 1);
+        return;
+    }
+    /* a call site without a name yet: naming it takes a lock (dladdr),
+     * which is for promshim's thread */
+    uint64_t a[2];
+    memcpy(a, addr, sizeof(a));
+    if (pending_add(caller, (uint32_t)family << 16 | port, a) != 0)
+        shim_drop_event();
+}
+
+void shim_m_origins_drain(void)
+{
+    for (unsigned k = 0; k < ORIGINS_PENDING; k++) {
+        struct pending_origin *q = &pending[k];
+        uint32_t w = atomic_load_explicit(&q->word, memory_order_acquire);
+        /* take the count out and the entry with it: from here no hook adds
+         * to it (not READY), and a second drainer (a scrape and the
+         * exporter's loop at once) skips it */
+        do {
+            if (P_STATE(w) != P_READY)
+                break;
+        } while (!atomic_compare_exchange_weak_explicit(&q->word, &w, P_GEN(w) | P_DRAINING, memory_order_acq_rel,
+                                                        memory_order_acquire));
+        if (P_STATE(w) != P_READY)
+            continue;
+        uint64_t n = P_COUNT(w);
+        void *caller = atomic_load_explicit(&q->caller, memory_order_relaxed);
+        uint32_t fp = atomic_load_explicit(&q->fam_port, memory_order_relaxed);
+        uint64_t a[2] = {atomic_load_explicit(&q->addr[0], memory_order_relaxed),
+                         atomic_load_explicit(&q->addr[1], memory_order_relaxed)};
+        atomic_store_explicit(&q->word, P_GEN(w) | P_FREE, memory_order_release);
+        char module[64], function[64];
+        shim_callsite(caller, module, sizeof(module), function, sizeof(function));
+        uint8_t addr[16];
+        memcpy(addr, a, sizeof(addr));
+        origin_count((int)(fp >> 16), addr, (uint16_t)fp, module, function, n);
+    }
+}
+
+void shim_m_origins_after_fork_child(void)
+{
+    /* the parent's waiting connects are the parent's to count */
+    for (unsigned k = 0; k < ORIGINS_PENDING; k++)
+        atomic_store_explicit(&pending[k].word, 0, memory_order_relaxed);
 }

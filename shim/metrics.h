@@ -47,8 +47,15 @@ void shim_m_parse_error(int proto);
 void shim_m_scrape_refused(const char *reason);
 /* a TLS call whose socket could not be found */
 void shim_m_tls_unattributed(void);
-/* a connect was tried from caller (its return address) */
+/* a connect was tried from caller (its return address): counted at once
+ * when the call site has a name, else queued for shim_m_origins_drain
+ * (a full queue drops it, counted). Hook-safe. */
 void shim_m_origin(int family, const uint8_t *addr, uint16_t port, void *caller);
+/* name and count the queued connects: promshim's own threads only (the
+ * exporter's loop, before a render, at exit), never a hook */
+void shim_m_origins_drain(void);
+/* in a forked child: forget the parent's queue */
+void shim_m_origins_after_fork_child(void);
 void shim_m_conn_close(int role);
 
 /* bytes: the four series are made at init, so this is one atomic add */

@@ -96,6 +96,8 @@ run_curls() {
     assert_metric "$text" promshim_network_io_bytes_total 'direction="receive",role="client"' 40000
     assert_metric_exact "$text" promshim_connect_duration_seconds_count \
         "server_address=\"127.0.0.1\",server_port=\"$port\",outcome=\"success\"" 40
+    # each child names the call site for itself (a parent's queue is not copied)
+    assert_metric "$text" promshim_connection_origins_total "server_port=\"$port\",module=\"fork_client\"" 40
     # Written by rename: no temp file left beside it.
     run find "$BATS_TEST_TMPDIR" -maxdepth 1 -name 'fork.prom?*'
     assert_output ""

@@ -44,6 +44,21 @@ origins() {
     assert_output --partial '} 2'
 }
 
+@test "a live scrape shows a new call site's connects: they are named off the hook, before the render" {
+    port=$(free_port)
+    eport=$(free_port)
+    start_echo "$port"
+    shim_env "$eport"
+    # two connects from a call site never named before, then 10 s held open
+    start_bg client "${SHIM_ENV[@]}" "$PROGS/conn_client" 127.0.0.1 "$port" 2 10
+    wait_until 10 file_has "$BATS_TEST_TMPDIR/client.out" '^connections=2 ok=2'
+    wait_exporter "$eport"
+    text=$(scrape "$eport")
+    assert_metric_exact "$text" promshim_connection_origins_total \
+        "server_address=\"127.0.0.1\",server_port=\"$port\",module=\"conn_client\",function=\"unknown\"" 2
+    assert_metric "$text" promshim_events_dropped_total '' 0
+}
+
 @test "PROMSHIM_CALLSITE_ENABLED=0 turns the origins off" {
     port=$(free_port)
     tf="$BATS_TEST_TMPDIR/off.prom"
