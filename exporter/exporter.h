@@ -5,6 +5,7 @@
 #ifndef EXPORTER_EXPORTER_H
 #define EXPORTER_EXPORTER_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,7 +40,7 @@ extern _Atomic int shim_exporter_kicked;
 static inline void shim_exporter_kick(void)
 {
     /* after the first kick this is all a data hook pays: one load */
-    if (__builtin_expect(__atomic_load_n(&shim_exporter_kicked, __ATOMIC_RELAXED) == 0, 0))
+    if (__builtin_expect(atomic_load_explicit(&shim_exporter_kicked, memory_order_relaxed) == 0, 0))
         shim_exporter_kick_slow();
 }
 /* fork: never while libmicrohttpd is being loaded */
